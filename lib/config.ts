@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+// The environment, parsed once at start; every problem is reported at once, naming the variable.
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+export const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('bindflow'),
+  TEMPORAL_API_KEY: optionalString,
+  TEMPORAL_TLS_CERT: optionalString,
+  TEMPORAL_TLS_KEY: optionalString,
+  PRIVATENUMBER_BASE_URL: z.string().url().default('http://127.0.0.1:9080'),
+  PRIVATENUMBER_APP_KEY: z.string().min(1).default('sim-app-key'),
+  PRIVATENUMBER_APP_SECRET: z.string().min(1).default('sim-app-secret'),
+  /** Comma-separated privacy numbers of the app (for reconciliation sweeps). */
+  PRIVATENUMBER_NUMBER_POOL: optionalString,
+  /** PEM file of an extra CA to trust for the provider (tests, private gateways). */
+  PRIVATENUMBER_CA_FILE: optionalString,
+  BINDFLOW_API_TOKEN: optionalString,
+  BINDFLOW_PAYLOAD_KEY: optionalString.refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, {
+    message: 'must be a base64-encoded 32-byte key (e.g. `openssl rand -base64 32`)',
+  }),
+  /** HMAC-SHA256 key for notifications to an order's userCallbackUrl. */
+  BINDFLOW_CALLBACK_SECRET: optionalString,
+  BINDFLOW_PORT: port.default(3000),
+  BINDFLOW_HOST: z.string().default('127.0.0.1'),
+  BINDFLOW_METRICS_PORT: port.default(9464),
+  BINDFLOW_SIMULATOR_PORT: port.default(9080),
+  BINDFLOW_RECONCILE_INTERVAL: z.string().default('1m'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const r = EnvSchema.safeParse(source);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const env = r.data;
+  if (Boolean(env.TEMPORAL_TLS_CERT) !== Boolean(env.TEMPORAL_TLS_KEY)) {
+    throw new ConfigError(['TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both (mTLS) or neither']);
+  }
+  return env;
+}
