@@ -1,18 +1,29 @@
 // Three projects: unit (no server), workflow (time-skipping server per file), integration (one dev server per run).
-const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] };
+const transform = {
+  '^.+\\.ts$': [
+    '@swc/jest',
+    { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
+  ],
+};
 const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
   testTimeout: 60000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'workflow', testMatch: ['<rootDir>/test/workflow/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'workflow',
+      testMatch: ['<rootDir>/test/workflow/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/setup/quietRuntime.ts'],
+    },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/setup/integrationSetup.js',
-      globalTeardown: '<rootDir>/test/setup/integrationTeardown.js',
+      setupFiles: ['<rootDir>/test/setup/quietRuntime.ts'],
+      globalSetup: '<rootDir>/test/setup/integrationSetup.ts',
+      globalTeardown: '<rootDir>/test/setup/integrationTeardown.ts',
     },
   ],
 };

@@ -18,7 +18,9 @@ export function temporalBinaries(): TemporalBinaries {
   try {
     parsed = JSON.parse(fs.readFileSync(manifest, 'utf8')) as TemporalBinaries;
   } catch {
-    throw new Error(`Temporal is not provisioned (${manifest} is missing): run \`npm ci\` (or \`node scripts/provision-temporal.js\`).`);
+    throw new Error(
+      `Temporal is not provisioned (${manifest} is missing): run \`npm ci\` (or \`node scripts/provision-temporal.js\`).`,
+    );
   }
   for (const file of [parsed.cli, parsed.testServer]) {
     if (!fs.existsSync(file)) {

@@ -12,11 +12,21 @@ export interface Logger {
 }
 
 /** Structured JSON lines on stderr; every message and field is masked (numbers, secrets). */
-export function createLogger(component: string, base: Record<string, unknown> = {}, sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+export function createLogger(
+  component: string,
+  base: Record<string, unknown> = {},
+  sink: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+): Logger {
   const min = ORDER[(process.env.BINDFLOW_LOG_LEVEL as Level) ?? 'info'] ?? ORDER.info;
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
-    const rec = { time: new Date().toISOString(), level, component, msg: maskText(msg), ...(maskDeep({ ...base, ...fields }) as object) };
+    const rec = {
+      time: new Date().toISOString(),
+      level,
+      component,
+      msg: maskText(msg),
+      ...(maskDeep({ ...base, ...fields }) as object),
+    };
     sink(JSON.stringify(rec));
   };
   return {

@@ -39,7 +39,12 @@ export class PortInUseError extends Error {
   override name = 'PortInUseError';
 }
 
-export function waitForTcp(port: number, host: string, timeoutMs: number, isAlive: () => boolean = () => true): Promise<void> {
+export function waitForTcp(
+  port: number,
+  host: string,
+  timeoutMs: number,
+  isAlive: () => boolean = () => true,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const attempt = () => {
@@ -51,7 +56,8 @@ export function waitForTcp(port: number, host: string, timeoutMs: number, isAliv
       sock.once('error', () => {
         sock.destroy();
         if (!isAlive()) return reject(new Error(`process exited before ${host}:${port} accepted connections`));
-        if (Date.now() > deadline) return reject(new Error(`${host}:${port} did not accept connections within ${timeoutMs} ms`));
+        if (Date.now() > deadline)
+          return reject(new Error(`${host}:${port} did not accept connections within ${timeoutMs} ms`));
         setTimeout(attempt, 100);
       });
     };

@@ -33,7 +33,9 @@ export interface DevServerOptions {
 /** Starts `temporal server start-dev` under the guard (no orphan even if we are SIGKILLed). */
 export async function startDevServer(opts: DevServerOptions): Promise<RunningServer> {
   const { cli } = temporalBinaries();
-  await assertPortsFree(opts.uiPort ? { 'Temporal gRPC': opts.port, 'Temporal Web UI': opts.uiPort } : { 'Temporal gRPC': opts.port });
+  await assertPortsFree(
+    opts.uiPort ? { 'Temporal gRPC': opts.port, 'Temporal Web UI': opts.uiPort } : { 'Temporal gRPC': opts.port },
+  );
   const args = [
     'server',
     'start-dev',
@@ -55,7 +57,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningSer
     args.push('--sqlite-pragma', 'journal_mode=WAL', '--sqlite-pragma', `synchronous=${opts.synchronous ?? 'NORMAL'}`);
   }
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
-  for (const [name, type] of Object.entries(CUSTOM_SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(CUSTOM_SEARCH_ATTRIBUTES))
+    args.push('--search-attribute', `${name}=${type}`);
   args.push(...(opts.extraArgs ?? []));
   const child = spawnGuarded(cli, args, opts.stdio ?? 'inherit');
   try {

