@@ -3,3 +3,4 @@ export * from './schemas';
 export * from './aksk';
 export * from './resultCodes';
 export * from './mask';
+export * from './client';
