@@ -8,7 +8,7 @@ import { placeCall, type CallRequest, type CallResult, type RecordingRef } from 
 import { createClock, type SimClock } from './clock';
 import { FaultInjector, TokenBucket, DEFAULT_RATE_LIMIT, type RateLimit } from './faults';
 import { AuthLockout, DEFAULT_AUTH_FAILURE_LIMIT } from './lockout';
-import { defaultPool, type Pool } from './pool';
+import type { Pool } from './pool';
 import { PushQueue } from './pushes';
 import { createRng, type Rng } from './random';
 

@@ -210,7 +210,7 @@ export class ProviderApi {
 
   private send(res: ServerResponse, outcome: Outcome, api: ApiName): void {
     if (outcome.kind === 'redirect') {
-      res.writeHead(301, { location: outcome.location, 'content-length': 0 });
+      res.writeHead(301, { Location: outcome.location, 'Content-Length': 0 });
       res.end();
       this.core.opts.log.info('provider api', { api, status: 301 });
       return;
