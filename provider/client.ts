@@ -1,5 +1,6 @@
 // The AXYB wire client on undici: one keep-alive pool per origin, every call bounded in time, TLS verified,
 // every answer parsed with zod, every failure one ProviderError that the orchestrator can act on.
+import { rootCertificates } from 'node:tls';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
@@ -34,7 +35,7 @@ export interface PrivateNumberClientOptions {
   baseUrl: string;
   appKey: string;
   appSecret: string;
-  /** Extra CA (PEM) to trust, e.g. a test CA; the certificate is always verified. */
+  /** Extra CA (PEM) to trust besides the public roots, e.g. a test CA; the certificate is always verified. */
   ca?: string | Buffer;
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
@@ -129,7 +130,8 @@ export class PrivateNumberClient {
       connect: {
         timeout: opts.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
         rejectUnauthorized: true,
-        ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+        // An extra CA adds to the public roots (a private gateway, the tests) rather than replacing them.
+        ...(opts.ca !== undefined ? { ca: [...rootCertificates, opts.ca.toString()] } : {}),
       },
     });
   }
