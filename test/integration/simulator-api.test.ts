@@ -244,7 +244,7 @@ describe('simulator provider API', () => {
     // the link is valid 3 days, the file is kept 7
     sim.advance(3 * 86_400 + 1);
     expect((await request(url)).statusCode).toBe(403);
-    sim.advance(4 * 86_400);
+    sim.advance(4 * 86_400 + 120); // past 7 days after the call ended
     const gone = await providerError(
       pn.recordingUrl({ recordDomain: rec.recordDomain, fileName: rec.recordObjectName }),
     );
