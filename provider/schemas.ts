@@ -323,6 +323,9 @@ const KNOWN_FIELDS = [
 /** Best-effort extraction of the field named by a 1010002 `resultdesc`. */
 export function fieldFromResultDesc(desc: string | undefined): string | undefined {
   if (!desc) return undefined;
+  // our simulator's exact format first (it may name a header, e.g. Content-Type)
+  const exact = /^Invalid parameter: ([A-Za-z_][A-Za-z0-9_.-]*)$/.exec(desc.trim());
+  if (exact) return exact[1];
   const words = desc.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
   // prefer a documented field name anywhere in the text; otherwise the text after "parameter:" if any
   const known = words.find((w) => KNOWN_FIELDS.includes(w));

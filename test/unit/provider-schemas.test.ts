@@ -210,7 +210,7 @@ describe('pushes (lenient)', () => {
 
 describe('1010002 field naming', () => {
   it('round-trips invalidFieldDesc through fieldFromResultDesc', () => {
-    for (const f of ['origNum', 'ybDuration', 'subscriptionId', 'fileName']) {
+    for (const f of ['origNum', 'ybDuration', 'subscriptionId', 'fileName', 'Content-Type', 'feeLst.0.icid']) {
       expect(fieldFromResultDesc(invalidFieldDesc(f))).toBe(f);
     }
     expect(fieldFromResultDesc('The parameter areaCode is invalid')).toBe('areaCode');
