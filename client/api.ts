@@ -1,0 +1,167 @@
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import Fastify, { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { Client, Connection } from '@temporalio/client';
+import type { Logger } from '../lib/log';
+import { BindflowError } from './errors';
+import { BindflowClient } from './library';
+import {
+  bindBodyToInput,
+  parseExtendBody,
+  parseLabel,
+  parseOrderId,
+  parseOrFail,
+  PartyNumberBodySchema,
+  ReleaseBodySchema,
+} from './httpSchemas';
+import { registerWebhook } from './webhook';
+import { createApiMetrics, type ApiMetrics } from './metrics';
+
+// The HTTP edge: translates and validates, holds no state of its own. Fastify for its schema-free
+// speed, request size limits, graceful close and `inject` for tests; zod does all validation.
+
+export interface ApiOptions {
+  client: Client;
+  connection: Connection;
+  taskQueue: string;
+  apiToken: string;
+  appKey: string;
+  appSecret: string;
+  log: Logger;
+  /** How long PUT waits for both numbers before answering 202. */
+  bindPatienceMs?: number;
+  bodyLimitBytes?: number;
+  webhookSkewSeconds?: number;
+  /** Extra routes (the codec server) registered on the same server. */
+  extend?: (app: FastifyInstance, deps: { authorize: (req: FastifyRequest) => void; metrics: ApiMetrics }) => void;
+}
+
+export function buildApi(opts: ApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 64 * 1024, return503OnClosing: true });
+  const metrics = createApiMetrics();
+  const lib = new BindflowClient({ client: opts.client, taskQueue: opts.taskQueue, patienceMs: opts.bindPatienceMs });
+  const expectedToken = Buffer.from(opts.apiToken);
+
+  const authorize = (req: FastifyRequest) => {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const given = Buffer.from(m ? m[1] : '');
+    if (given.length !== expectedToken.length || !crypto.timingSafeEqual(given, expectedToken)) {
+      throw new BindflowError('UNAUTHORIZED', 'missing or wrong bearer token');
+    }
+  };
+
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.http.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError | BindflowError, req, reply) => {
+    const e = toHttpError(err);
+    if (e.status >= 500)
+      opts.log.error('request failed', {
+        method: req.method,
+        url: req.routeOptions.url,
+        code: e.code,
+        error: e.message,
+      });
+    void reply.code(e.status).send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply
+      .code(404)
+      .send(new BindflowError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON());
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await opts.connection.workflowService.getSystemInfo({});
+      return { status: 'ready', temporal: 'reachable' };
+    } catch {
+      return reply.code(503).send({ status: 'not ready', temporal: 'unreachable' });
+    }
+  });
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  app.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (req) => authorize(req));
+
+      v1.put('/orders/:orderId/binding', async (req, reply) => {
+        const orderId = parseOrderId((req.params as { orderId: string }).orderId);
+        const input = bindBodyToInput(orderId, req.body, new Date().toISOString());
+        const out = await lib.bind(input);
+        const code = out.status === 'created' ? 201 : out.status === 'pending' ? 202 : 200;
+        return reply.code(code).send(out.binding);
+      });
+      v1.get('/orders/:orderId/binding', async (req) =>
+        lib.get(parseOrderId((req.params as { orderId: string }).orderId)),
+      );
+      v1.post('/orders/:orderId/binding/extend', async (req) =>
+        lib.extend(parseOrderId((req.params as { orderId: string }).orderId), parseExtendBody(req.body)),
+      );
+      v1.put('/orders/:orderId/binding/parties/:label', async (req) => {
+        const p = req.params as { orderId: string; label: string };
+        const body = parseOrFail(PartyNumberBodySchema, req.body ?? {});
+        return lib.setParty(parseOrderId(p.orderId), parseLabel(p.label), body.number);
+      });
+      v1.delete('/orders/:orderId/binding/parties/:label', async (req) => {
+        const p = req.params as { orderId: string; label: string };
+        return lib.removeParty(parseOrderId(p.orderId), parseLabel(p.label));
+      });
+      v1.delete('/orders/:orderId/binding', async (req) => {
+        const body = parseOrFail(ReleaseBodySchema, req.body);
+        return lib.release(parseOrderId((req.params as { orderId: string }).orderId), body?.reason);
+      });
+      v1.get('/bindings', async (req) => {
+        const q = req.query as { state?: string; limit?: string };
+        const state = q.state ? parseOrFail(StateSchema, q.state, ['state']) : undefined;
+        const limit = q.limit ? parseOrFail(LimitSchema, q.limit, ['limit']) : undefined;
+        return { bindings: await lib.list({ state, limit }) };
+      });
+    },
+    { prefix: '/v1' },
+  );
+
+  registerWebhook(app, {
+    client: opts.client,
+    taskQueue: opts.taskQueue,
+    appKey: opts.appKey,
+    appSecret: opts.appSecret,
+    skewSeconds: opts.webhookSkewSeconds,
+    log: opts.log,
+    metrics,
+  });
+  opts.extend?.(app, { authorize, metrics });
+  return app;
+}
+
+const StateSchema = z.enum(['binding', 'bound', 'released', 'expired', 'failed']);
+const LimitSchema = z.coerce.number().int().min(1).max(1000);
+
+/** Fastify's own errors (bad JSON, too large, wrong content type) in the API's one error shape. */
+function toHttpError(err: FastifyError | BindflowError): BindflowError {
+  if (err instanceof BindflowError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new BindflowError('PAYLOAD_TOO_LARGE', 'request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new BindflowError('UNSUPPORTED_MEDIA_TYPE', 'send application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new BindflowError('VALIDATION_FAILED', 'request body is empty', {
+        fields: [{ field: '(body)', message: 'empty JSON body' }],
+      });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    default:
+      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+        return new BindflowError('VALIDATION_FAILED', `invalid request: ${err.message}`, {
+          fields: [{ field: '(body)', message: err.message }],
+        });
+      }
+      return new BindflowError('INTERNAL', 'internal error');
+  }
+}

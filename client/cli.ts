@@ -1,0 +1,238 @@
+import { loadEnv, ConfigError, type Env } from '../lib/config';
+import { PortInUseError } from '../lib/ports';
+import { parseCommand, parseDuration, UsageError } from './cliArgs';
+import { BindflowError } from './errors';
+import { formatBinding, formatList } from './format';
+import { BindflowClient } from './library';
+import { connectTemporal } from './temporal';
+import { bindBodyToInput, parseOrderId } from './httpSchemas';
+
+// `npx bindflow <command>`: the processes (dev, worker, api, simulator, demo) and the operator commands.
+
+export const HELP = `Usage: bindflow <command> [options]
+
+Processes:
+  dev                      the whole local stack: Temporal dev server + Web UI, simulator, worker, API
+  worker                   the Temporal worker (metrics on $BINDFLOW_METRICS_PORT, default 9464)
+  api                      the HTTP API, provider webhook and codec server (port $BINDFLOW_PORT, default 3000)
+  simulator                the local PrivateNumber platform (port 9080)
+  demo                     one order's whole life, narrated, against the running local stack
+
+Orders:
+  bind <orderId> --a <number> --b <number> --area <code> --duration <1h|90m|3600>
+  show <orderId>
+  list [--state <binding|bound|released|expired|failed>]
+  extend <orderId> <duration>
+  release <orderId>
+
+Simulator:
+  sim call --from <number> --to <number> [--talk <seconds>] [--no-answer]
+  sim bindings
+
+Every command takes --help; order commands take --json (machine-readable) and --show-numbers
+(party numbers in clear; masked by default). Configuration comes from the environment (README).
+`;
+
+type Command = (argv: string[], io: Io) => Promise<number>;
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIo: Io = {
+  out: (s) => process.stdout.write(s + '\n'),
+  err: (s) => process.stderr.write(s + '\n'),
+  env: process.env,
+};
+
+const COMMON = { json: { type: 'boolean' as const }, 'show-numbers': { type: 'boolean' as const } };
+
+async function withLibrary<T>(io: Io, fn: (lib: BindflowClient, env: Env) => Promise<T>): Promise<T> {
+  const env = loadEnv(io.env);
+  const { client, connection } = await connectTemporal(env);
+  try {
+    return await fn(new BindflowClient({ client, taskQueue: env.TEMPORAL_TASK_QUEUE }), env);
+  } finally {
+    await connection.close();
+  }
+}
+
+const USAGE = {
+  bind: 'Usage: bindflow bind <orderId> --a <number> --b <number> --area <code> --duration <1h|90m|3600> [--record] [--direction both|a-to-b|b-to-a] [--json] [--show-numbers]',
+  show: 'Usage: bindflow show <orderId> [--json] [--show-numbers]',
+  list: 'Usage: bindflow list [--state binding|bound|released|expired|failed] [--json]',
+  extend: 'Usage: bindflow extend <orderId> <duration: 1h|90m|3600> [--json] [--show-numbers]',
+  release: 'Usage: bindflow release <orderId> [--json] [--show-numbers]',
+  sim: 'Usage: bindflow sim call --from <number> --to <number> [--talk <seconds>] [--no-answer] [--sim-url <url>]\n       bindflow sim bindings [--sim-url <url>]',
+};
+
+function printBinding(
+  io: Io,
+  values: Record<string, unknown>,
+  view: Parameters<typeof formatBinding>[0],
+  status?: string,
+) {
+  if (values.json) io.out(JSON.stringify(status ? { status, binding: view } : view, null, 2));
+  else io.out((status ? `${status}: ` : '') + formatBinding(view, Boolean(values['show-numbers'])));
+}
+
+const commands: Record<string, Command> = {
+  async bind(argv, io) {
+    const { values, positionals, help } = parseCommand(
+      argv,
+      {
+        ...COMMON,
+        a: { type: 'string' },
+        b: { type: 'string' },
+        area: { type: 'string' },
+        duration: { type: 'string' },
+        record: { type: 'boolean' },
+        direction: { type: 'string' },
+      },
+      USAGE.bind,
+    );
+    if (help) return (io.out(USAGE.bind), 0);
+    if (positionals.length !== 1) throw new UsageError(`give exactly one orderId\n\n${USAGE.bind}`);
+    for (const req of ['a', 'b', 'area', 'duration'])
+      if (!values[req]) throw new UsageError(`--${req} is required\n\n${USAGE.bind}`);
+    const orderId = parseOrderId(positionals[0]);
+    const input = bindBodyToInput(
+      orderId,
+      {
+        partyA: values.a,
+        partyB: values.b,
+        areaCode: values.area,
+        durationSeconds: parseDuration(String(values.duration), '--duration'),
+        ...(values.record ? { record: true } : {}),
+        ...(values.direction ? { callDirection: values.direction } : {}),
+      },
+      new Date().toISOString(),
+    );
+    return withLibrary(io, async (lib) => {
+      const out = await lib.bind(input);
+      printBinding(io, values, out.binding, out.status);
+      return 0;
+    });
+  },
+  async show(argv, io) {
+    const { values, positionals, help } = parseCommand(argv, COMMON, USAGE.show);
+    if (help) return (io.out(USAGE.show), 0);
+    if (positionals.length !== 1) throw new UsageError(`give exactly one orderId\n\n${USAGE.show}`);
+    return withLibrary(io, async (lib) => (printBinding(io, values, await lib.get(parseOrderId(positionals[0]))), 0));
+  },
+  async list(argv, io) {
+    const { values, help } = parseCommand(argv, { ...COMMON, state: { type: 'string' } }, USAGE.list);
+    if (help) return (io.out(USAGE.list), 0);
+    const state = values.state as string | undefined;
+    if (state && !['binding', 'bound', 'released', 'expired', 'failed'].includes(state))
+      throw new UsageError(`--state: unknown state "${state}"\n\n${USAGE.list}`);
+    return withLibrary(io, async (lib) => {
+      const items = await lib.list({ state: state as never });
+      io.out(values.json ? JSON.stringify({ bindings: items }, null, 2) : formatList(items));
+      return 0;
+    });
+  },
+  async extend(argv, io) {
+    const { values, positionals, help } = parseCommand(argv, COMMON, USAGE.extend);
+    if (help) return (io.out(USAGE.extend), 0);
+    if (positionals.length !== 2) throw new UsageError(`give an orderId and a duration\n\n${USAGE.extend}`);
+    const seconds = parseDuration(positionals[1], 'duration');
+    return withLibrary(
+      io,
+      async (lib) => (
+        printBinding(io, values, await lib.extend(parseOrderId(positionals[0]), { durationSeconds: seconds })),
+        0
+      ),
+    );
+  },
+  async release(argv, io) {
+    const { values, positionals, help } = parseCommand(argv, COMMON, USAGE.release);
+    if (help) return (io.out(USAGE.release), 0);
+    if (positionals.length !== 1) throw new UsageError(`give exactly one orderId\n\n${USAGE.release}`);
+    return withLibrary(
+      io,
+      async (lib) => (printBinding(io, values, await lib.release(parseOrderId(positionals[0]))), 0),
+    );
+  },
+  async sim(argv, io) {
+    const { runSimCommand } = await import('./simCommands');
+    return runSimCommand(argv, io, USAGE.sim);
+  },
+  async simulator(argv) {
+    const { runSimulatorCli } = await import('../simulator/cli');
+    return runSimulatorCli(argv);
+  },
+  async api(argv, io) {
+    const { help } = parseCommand(argv, {}, 'Usage: bindflow api');
+    if (help)
+      return (
+        io.out(
+          'Usage: bindflow api\n\nRuns the HTTP API (/v1), the provider webhook and the codec server on $BINDFLOW_HOST:$BINDFLOW_PORT (default 127.0.0.1:3000).\nConfiguration: see README (TEMPORAL_*, PRIVATENUMBER_APP_KEY/SECRET, BINDFLOW_API_TOKEN, BINDFLOW_PAYLOAD_KEY).',
+        ),
+        0
+      );
+    const { startApi } = await import('./apiMain');
+    const { untilSignal } = await import('./processes');
+    const api = await startApi(loadEnv(io.env));
+    io.out(`bindflow API listening on ${api.url}`);
+    await untilSignal();
+    await api.stop();
+    return 0;
+  },
+  async worker(argv, io) {
+    const { help } = parseCommand(argv, {}, 'Usage: bindflow worker');
+    if (help)
+      return (
+        io.out(
+          'Usage: bindflow worker\n\nRuns the Temporal worker of bindflow (workflows and provider activities) on $TEMPORAL_TASK_QUEUE.\nPrometheus metrics on $BINDFLOW_METRICS_PORT (default 9464). SIGTERM shuts down gracefully.',
+        ),
+        0
+      );
+    const { runWorker } = await import('../worker/main');
+    await runWorker(loadEnv(io.env));
+    return 0;
+  },
+  async dev(argv, io) {
+    const { runDev, DEV_HELP } = await import('./dev');
+    const { help } = parseCommand(argv, {}, DEV_HELP);
+    if (help) return (io.out(DEV_HELP), 0);
+    return runDev(io);
+  },
+  async demo(argv, io) {
+    const { runDemo, DEMO_HELP } = await import('./demo');
+    const { values, help } = parseCommand(
+      argv,
+      { ...COMMON, 'api-url': { type: 'string' }, 'sim-url': { type: 'string' } },
+      DEMO_HELP,
+    );
+    if (help) return (io.out(DEMO_HELP), 0);
+    return runDemo(io, values);
+  },
+};
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(HELP);
+    return name ? 0 : 1;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    io.err(`bindflow: unknown command "${name}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await cmd(rest, io);
+  } catch (err) {
+    if (err instanceof UsageError) return (io.err(`bindflow ${name}: ${err.message}`), 2);
+    if (err instanceof ConfigError || err instanceof PortInUseError)
+      return (io.err(`bindflow ${name}: ${err.message}`), 1);
+    if (err instanceof BindflowError) {
+      io.err(`bindflow ${name}: ${err.code}: ${err.message}`);
+      return 1;
+    }
+    io.err(`bindflow ${name}: ${(err as Error).message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,33 @@
+import fs from 'node:fs';
+import { Client, Connection, ConnectionOptions } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
+import type { Env } from '../lib/config';
+
+/** Connection options for the dev server, a self-hosted cluster (mTLS) or Temporal Cloud (API key). */
+export function temporalConnectionOptions(env: Env): ConnectionOptions {
+  const opts: ConnectionOptions = { address: env.TEMPORAL_ADDRESS };
+  if (env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY) {
+    opts.tls = {
+      clientCertPair: { crt: readPem(env.TEMPORAL_TLS_CERT), key: readPem(env.TEMPORAL_TLS_KEY) },
+    };
+  }
+  if (env.TEMPORAL_API_KEY) {
+    opts.apiKey = env.TEMPORAL_API_KEY;
+    opts.tls = opts.tls ?? true;
+  }
+  return opts;
+}
+
+/** A PEM given inline or as a file path. */
+function readPem(value: string): Buffer {
+  return Buffer.from(value.includes('-----BEGIN') ? value : fs.readFileSync(value, 'utf8'));
+}
+
+export async function connectTemporal(
+  env: Env,
+  dataConverter?: DataConverter,
+): Promise<{ connection: Connection; client: Client }> {
+  const connection = await Connection.connect(temporalConnectionOptions(env));
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  return { connection, client };
+}

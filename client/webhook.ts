@@ -1,0 +1,153 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { isFeePush, NonceReplayCache, PushSchema, verifyAksk } from '../provider';
+import { providerEventsFromPush } from '../workflows/providerEvents';
+import { orderIdFromUserData, workflowIdForOrder } from '../workflows/userData';
+import { providerEvents } from '../workflows/messages';
+import { UNROUTED_WORKFLOW_ID, unroutedEvents, unroutedPushes } from '../workflows/unroutedPushes';
+import type { ProviderEvent } from '../workflows/types';
+import * as sa from '../workflows/searchAttributes';
+import type { Logger } from '../lib/log';
+import { BindflowError, validationError } from './errors';
+import { toBindflowError } from './library';
+import type { ApiMetrics } from './metrics';
+
+// The provider's pushes → signals to each order's workflow. 200 only once every event is durably in
+// Temporal (in its workflow, or kept for operators when no open order owns it); 503 makes the platform retry.
+
+export interface WebhookOptions {
+  client: Client;
+  taskQueue: string;
+  appKey: string;
+  appSecret: string;
+  skewSeconds?: number;
+  bodyLimitBytes?: number;
+  log: Logger;
+  metrics: ApiMetrics;
+}
+
+export const WEBHOOK_PATH = '/webhooks/privatenumber';
+
+export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): void {
+  const replayCache = new NonceReplayCache();
+  const subscriptionCache = new Map<string, string>();
+
+  app.post(
+    WEBHOOK_PATH,
+    { bodyLimit: opts.bodyLimitBytes ?? 512 * 1024 },
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const auth = verifyAksk(
+        { authorization: req.headers.authorization, xAksk: req.headers['x-aksk'] },
+        { appKey: opts.appKey, appSecret: opts.appSecret, skewSeconds: opts.skewSeconds, replayCache },
+      );
+      if (!auth.ok) {
+        opts.metrics.webhook.inc({ outcome: 'unauthorized' });
+        opts.log.warn('webhook push refused: bad signature', { reason: auth.reason, resultcode: auth.resultcode });
+        return reply
+          .code(401)
+          .send({ error: { code: 'UNAUTHORIZED', message: auth.reason, details: { resultcode: auth.resultcode } } });
+      }
+      const parsed = PushSchema.safeParse(req.body);
+      if (!parsed.success) {
+        opts.metrics.webhook.inc({ outcome: 'malformed' });
+        throw validationError(parsed.error.issues);
+      }
+      const push = parsed.data;
+      // A record without sessionId (allowed by the platform) still becomes its own call, keyed by its icid.
+      const events = providerEventsFromPush(
+        isFeePush(push)
+          ? { ...push, feeLst: push.feeLst.map((r) => ({ ...r, sessionId: r.sessionId ?? `icid:${r.icid}` })) }
+          : push,
+      );
+      try {
+        const groups = await groupByOrder(events, opts.client, subscriptionCache);
+        let routed = 0;
+        let kept = 0;
+        for (const [orderId, group] of groups) {
+          if (orderId && (await signalOrder(opts.client, orderId, group))) routed += group.length;
+          else {
+            await keepUnrouted(opts, orderId, group, orderId ? 'order not running' : 'no order owns this push');
+            kept += group.length;
+          }
+        }
+        opts.metrics.webhook.inc({ outcome: 'accepted' });
+        opts.log.info('webhook push accepted', {
+          eventType: parsed.data.eventType,
+          events: events.length,
+          routed,
+          kept,
+        });
+        return reply.code(200).send({ resultcode: '0', resultdesc: 'Success' });
+      } catch (err) {
+        const e = toBindflowError(err);
+        if (e.code === 'TEMPORAL_UNAVAILABLE') opts.metrics.webhook.inc({ outcome: 'unavailable' });
+        throw e.code === 'INTERNAL'
+          ? new BindflowError('TEMPORAL_UNAVAILABLE', 'cannot accept the push now; retry later')
+          : e;
+      }
+    },
+  );
+}
+
+/** orderId from the echoed userData; else the workflow holding that SubscriptionId; else null. */
+async function groupByOrder(events: ProviderEvent[], client: Client, cache: Map<string, string>) {
+  const groups = new Map<string | null, ProviderEvent[]>();
+  for (const ev of events) {
+    let orderId = orderIdFromUserData(ev.userData);
+    if (!orderId && ev.subscriptionId) orderId = await orderBySubscription(client, ev.subscriptionId, cache);
+    const list = groups.get(orderId) ?? [];
+    list.push(ev);
+    groups.set(orderId, list);
+  }
+  return groups;
+}
+
+async function orderBySubscription(
+  client: Client,
+  subscriptionId: string,
+  cache: Map<string, string>,
+): Promise<string | null> {
+  const hit = cache.get(subscriptionId);
+  if (hit) return hit;
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(subscriptionId)) return null; // never interpolate odd text into a query
+  for await (const wf of client.workflow.list({
+    query: `WorkflowType = 'orderBinding' AND SubscriptionId = '${subscriptionId}'`,
+    pageSize: 1,
+  })) {
+    const orderId = (wf.typedSearchAttributes.get(sa.OrderId) as string | undefined) ?? null;
+    if (orderId) {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(subscriptionId, orderId);
+    }
+    return orderId;
+  }
+  return null;
+}
+
+/** True once signalled; false when the order's workflow does not exist or has finished. */
+async function signalOrder(client: Client, orderId: string, events: ProviderEvent[]): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowIdForOrder(orderId)).signal(providerEvents, events);
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
+async function keepUnrouted(
+  opts: WebhookOptions,
+  orderId: string | null,
+  events: ProviderEvent[],
+  reason: string,
+): Promise<void> {
+  await opts.client.workflow.signalWithStart(unroutedPushes, {
+    workflowId: UNROUTED_WORKFLOW_ID,
+    taskQueue: opts.taskQueue,
+    args: [],
+    signal: unroutedEvents,
+    signalArgs: [{ reason, orderId, events }],
+    staticSummary: 'Provider pushes that no open order owns, kept for operators',
+  });
+}
