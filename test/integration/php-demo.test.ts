@@ -48,6 +48,7 @@ describeIfPhp(`provider PHP demo clients against the simulator${PHP_AVAILABLE ? 
   }
 
   /** The provider's JSON answer printed by a demo (the line after the request it echoes). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON answers
   function answer(stdout: string): Record<string, any> {
     const line = stdout.split('\n').find((l) => l.startsWith('{"resultcode"'));
     if (!line) throw new Error(`no provider answer in demo output: ${stdout.slice(0, 200)}`);

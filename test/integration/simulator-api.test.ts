@@ -28,7 +28,7 @@ async function raw(
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: unknown,
-  auth?: Record<string, string>,
+  auth?: { Authorization?: string; 'X-AKSK'?: string },
 ) {
   const res = await request(sim.url + path, {
     method,
@@ -44,6 +44,7 @@ async function raw(
 
 async function admin(sim: Simulator, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) {
   const res = await request(sim.url + path, { method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON answers
   return { status: res.statusCode, json: (await res.body.json()) as any };
 }
 

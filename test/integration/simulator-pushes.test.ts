@@ -125,6 +125,7 @@ describe('simulator pushes', () => {
     sim.advance(24 * 3600);
     await sim.settlePushes();
     expect(recv.got).toHaveLength(3);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON answers
     const listed = (await (await request(`${sim.url}/_sim/pushes`)).body.json()) as { pushes: any[] };
     expect(listed.pushes).toHaveLength(1);
     const p = listed.pushes[0];
