@@ -5,7 +5,14 @@ const transform = {
     { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
   ],
 };
-const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+// cookie@2 (used by fastify's inject) ships ESM only; compile it to CommonJS for Jest on Node 20.
+transform['/node_modules/cookie/.+\\.js$'] = ['@swc/jest', { module: { type: 'commonjs' } }];
+const common = {
+  testEnvironment: 'node',
+  transform,
+  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 
 module.exports = {
   testTimeout: 60000,

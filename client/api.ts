@@ -38,6 +38,7 @@ export interface ApiOptions {
 
 export function buildApi(opts: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 64 * 1024, return503OnClosing: true });
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else is 415
   const metrics = createApiMetrics();
   const lib = new BindflowClient({ client: opts.client, taskQueue: opts.taskQueue, patienceMs: opts.bindPatienceMs });
   const expectedToken = Buffer.from(opts.apiToken);
