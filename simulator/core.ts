@@ -128,7 +128,10 @@ export class SimCore {
   }
 
   sweep(): void {
-    for (const gone of this.store.sweep(this.now())) {
+    const now = this.now();
+    for (const [name, rec] of this.recordings)
+      if (now - rec.createdAt > RECORDING_KEEP_MS) this.recordings.delete(name);
+    for (const gone of this.store.sweep(now)) {
       this.opts.log.info(gone.numY ? 'YB expired' : 'AX expired', {
         subscriptionId: gone.subscriptionId,
         numY: gone.numY,

@@ -1,6 +1,6 @@
 // The provider API at the platform's paths: bind (AX and YB), unbind, query and the recording
-// download URL, behind the platform's gatekeeping in its order: IP lock-out, flow control,
-// injected faults, X-AKSK, app_key, field validation; then the business rules of the store.
+// download URL, behind the platform's gatekeeping in this order: IP lock-out, flow control,
+// X-AKSK, app_key, injected faults, field validation; then the business rules of the store.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ZodError } from 'zod';
@@ -111,16 +111,6 @@ export class ProviderApi {
     if (core.lockout.isBlocked(ip, core.now()))
       return refuse('1020176', 'IP blocked after repeated authentication failures');
     if (!core.bucket.take()) return refuse('1010010', 'Flow control: too many requests, retry after one minute');
-    const fault = core.faults.pick(api);
-    if (fault === 'http500') return refuse('1010001', 'Internal system error');
-    if (fault === 'flowControl') return refuse('1010010', 'Flow control: too many requests, retry after one minute');
-    if (fault === 'timeout') {
-      // Never answered: the caller's own timeout decides what happens.
-      this.hung.add(res);
-      res.on('close', () => this.hung.delete(res));
-      core.opts.log.info('fault: request left unanswered', { api });
-      return 'handled';
-    }
     const auth = verifyAksk(
       { authorization: req.headers.authorization, xAksk: req.headers['x-aksk'] },
       { appKey: core.opts.appKey, appSecret: core.opts.appSecret, replayCache: this.replay },
@@ -135,6 +125,17 @@ export class ProviderApi {
       if (params.app_key !== core.opts.appKey) return refuse('1010003', 'Invalid app_key');
     }
     delete params.app_key;
+    // Faults after authentication, so that a rule's count is spent on requests that would otherwise succeed.
+    const fault = core.faults.pick(api);
+    if (fault === 'http500') return refuse('1010001', 'Internal system error');
+    if (fault === 'flowControl') return refuse('1010010', 'Flow control: too many requests, retry after one minute');
+    if (fault === 'timeout') {
+      // Never answered: the caller's own timeout decides what happens.
+      this.hung.add(res);
+      res.on('close', () => this.hung.delete(res));
+      core.opts.log.info('fault: request left unanswered', { api });
+      return 'handled';
+    }
     if (bodyError) return refuse('1010002', `Invalid request: ${bodyError}`);
     if (api === 'bindAx' || api === 'bindYb') {
       const type = String(req.headers['content-type'] ?? '');

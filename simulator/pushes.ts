@@ -14,6 +14,8 @@ export const DEFAULT_FEE_BATCH_MS = 200;
 export const MAX_FEE_RECORDS_PER_PUSH = 50;
 const ATTEMPT_TIMEOUT_MS = 10_000;
 const ANSWER_KEEP_CHARS = 500;
+/** Finished pushes kept for GET /_sim/pushes; older ones are forgotten so a long run stays small. */
+const MAX_FINISHED = 5000;
 
 export type PushBody = CallEventPush | FeePush;
 
@@ -152,6 +154,12 @@ export class PushQueue {
     });
   }
 
+  private pruneFinished(): void {
+    let excess = this.entries.filter((e) => e.dueAt === null).length - MAX_FINISHED;
+    if (excess <= 0) return;
+    this.entries = this.entries.filter((e) => e.dueAt !== null || excess-- <= 0);
+  }
+
   private nextDue(): Internal | undefined {
     const now = this.opts.clock.now();
     return this.entries.find((e) => e.dueAt !== null && e.dueAt <= now);
@@ -198,6 +206,7 @@ export class PushQueue {
       }
     }
     entry.nextAttemptAt = entry.dueAt === null ? null : new Date(entry.dueAt).toISOString();
+    if (entry.dueAt === null) this.pruneFinished();
     this.opts.log.info('push attempt', {
       push: entry.id,
       eventType: entry.eventType,
