@@ -40,6 +40,11 @@ export interface PrivateNumberClientOptions {
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /**
+   * Ceiling on a whole call (connect + answer), against an answer that trickles in just under the body timeout.
+   * Default: the sum of the three timeouts.
+   */
+  totalTimeoutMs?: number;
   /** Clock for the X-AKSK `Created` (tests, or a corrected clock after 1010013). */
   now?: () => Date;
   /** Keep-alive connections to the origin. */
@@ -108,6 +113,7 @@ export class PrivateNumberClient {
   private readonly now: () => Date;
   private readonly headersTimeoutMs: number;
   private readonly bodyTimeoutMs: number;
+  private readonly totalTimeoutMs: number;
   private readonly maxResponseBytes: number;
 
   constructor(opts: PrivateNumberClientOptions) {
@@ -122,13 +128,15 @@ export class PrivateNumberClient {
     this.headersTimeoutMs = opts.headersTimeoutMs ?? CLIENT_DEFAULTS.headersTimeoutMs;
     this.bodyTimeoutMs = opts.bodyTimeoutMs ?? CLIENT_DEFAULTS.bodyTimeoutMs;
     this.maxResponseBytes = opts.maxResponseBytes ?? CLIENT_DEFAULTS.maxResponseBytes;
+    const connectTimeoutMs = opts.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;
+    this.totalTimeoutMs = opts.totalTimeoutMs ?? connectTimeoutMs + this.headersTimeoutMs + this.bodyTimeoutMs;
     this.pool = new Pool(this.origin, {
       connections: opts.connections ?? CLIENT_DEFAULTS.connections,
       keepAliveTimeout: CLIENT_DEFAULTS.keepAliveTimeoutMs,
       headersTimeout: this.headersTimeoutMs,
       bodyTimeout: this.bodyTimeoutMs,
       connect: {
-        timeout: opts.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
+        timeout: connectTimeoutMs,
         rejectUnauthorized: true,
         // An extra CA adds to the public roots (a private gateway, the tests) rather than replacing them.
         ...(opts.ca !== undefined ? { ca: [...rootCertificates, opts.ca.toString()] } : {}),
@@ -267,6 +275,7 @@ export class PrivateNumberClient {
         ...(body !== undefined ? { body } : {}),
         headersTimeout: this.headersTimeoutMs,
         bodyTimeout: this.bodyTimeoutMs,
+        signal: AbortSignal.timeout(this.totalTimeoutMs),
       });
       const text = await this.readBody(api, res, redact);
       return { status: res.statusCode, headers: res.headers, text, redact };
@@ -318,13 +327,16 @@ export class PrivateNumberClient {
         cause: err,
       });
     }
-    const timeout = TIMEOUT_ERRORS.has(code);
+    // AbortSignal.timeout rejects with a DOMException named TimeoutError (the total ceiling)
+    const name = typeof (err as { name?: unknown })?.name === 'string' ? (err as { name: string }).name : '';
+    const timeout = TIMEOUT_ERRORS.has(code) || name === 'TimeoutError';
     return new ProviderError({
       api,
       code: timeout ? LOCAL_CODES.timeout : LOCAL_CODES.network,
       description:
-        (timeout ? `no complete answer in time (${code})` : `connection failed (${code || 'unknown'}: ${message})`) +
-        (bind ? '; the bind may have taken effect' : ''),
+        (timeout
+          ? `no complete answer in time (${code || name})`
+          : `connection failed (${code || 'unknown'}: ${message})`) + (bind ? '; the bind may have taken effect' : ''),
       retryable: true,
       outcomeUnknown: bind,
       redact,

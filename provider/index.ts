@@ -4,3 +4,4 @@ export * from './aksk';
 export * from './resultCodes';
 export * from './mask';
 export * from './client';
+export * from './fromEnv';

@@ -143,6 +143,9 @@ const looseInt = z.union([
     .transform(Number),
 ]);
 
+/** Success: "0" (a numeric 0 is read as "0" too). */
+const successCode = z.union([z.literal('0'), z.literal(0)]).transform(() => '0' as const);
+
 /** Every JSON answer: `resultcode` ("0" = success) and `resultdesc`. */
 export const ResultEnvelopeSchema = z
   .object({
@@ -155,7 +158,7 @@ export type ResultEnvelope = z.infer<typeof ResultEnvelopeSchema>;
 /** Answer of both bind steps: relationNumber is X after step 1, Y after step 2. */
 export const BindResponseSchema = z
   .object({
-    resultcode: z.literal('0'),
+    resultcode: successCode,
     resultdesc: looseString.optional(),
     subscriptionId: SubscriptionIdSchema,
     relationNumber: z.string().min(1).max(32),
@@ -186,7 +189,7 @@ export type RelationEntry = z.infer<typeof RelationEntrySchema>;
 
 export const QueryResponseSchema = z
   .object({
-    resultcode: z.literal('0'),
+    resultcode: successCode,
     resultdesc: looseString.optional(),
     // documented as 1-5 entries; a missing list on success is read as "none" rather than as garbage
     xyRelationNumList: z.array(RelationEntrySchema).default([]),

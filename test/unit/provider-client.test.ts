@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { NonceReplayCache, parseXAksk, verifyAksk } from '../../provider/aksk';
 import { PrivateNumberClient } from '../../provider/client';
+import { clientOptionsFromEnv } from '../../provider/fromEnv';
 import { ProviderError } from '../../provider/resultCodes';
 
 const appKey = 'app+key/1';
@@ -320,6 +321,39 @@ describe('PrivateNumberClient over HTTP', () => {
     });
   });
 
+  it('bounds a whole call even when the answer trickles in under the body timeout', async () => {
+    const slow = new PrivateNumberClient({
+      baseUrl: await srv.ready,
+      appKey,
+      appSecret,
+      bodyTimeoutMs: 300,
+      totalTimeoutMs: 800,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    srv.on((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      timer = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(timer));
+    });
+    try {
+      const t0 = Date.now();
+      const e = await fail(slow.bindAx({ origNum: A, areaCode: '0755' }));
+      expect(e).toMatchObject({ code: 'TIMEOUT', retryable: true, outcomeUnknown: true });
+      expect(Date.now() - t0).toBeLessThan(3_000);
+    } finally {
+      clearInterval(timer);
+      await slow.close();
+    }
+  });
+
+  it('reads a numeric resultcode 0 as success', async () => {
+    srv.on((_req, res) => json(res, 200, { resultcode: 0, subscriptionId: 's9', relationNumber: X }));
+    await expect(client.bindAx({ origNum: A, areaCode: '0755' })).resolves.toEqual({
+      subscriptionId: 's9',
+      relationNumber: X,
+    });
+  });
+
   it('validates our own request before sending, naming the field', async () => {
     const e = await fail(client.bindAx({ origNum: '13800000001', areaCode: '0755' }));
     expect(e).toMatchObject({ code: 'REQUEST_INVALID', field: 'origNum', retryable: false });
@@ -394,6 +428,25 @@ describe('PrivateNumberClient transport', () => {
       await client.close();
       await srv.close();
     }
+  });
+
+  it('builds its options from the environment, reading the CA file', () => {
+    const caFile = path.join(__dirname, 'fixtures/provider/tls-cert.pem');
+    const o = clientOptionsFromEnv({
+      PRIVATENUMBER_BASE_URL: 'https://example.test',
+      PRIVATENUMBER_APP_KEY: 'k',
+      PRIVATENUMBER_APP_SECRET: 's',
+      PRIVATENUMBER_CA_FILE: caFile,
+    });
+    expect(o).toMatchObject({ baseUrl: 'https://example.test', appKey: 'k', appSecret: 's' });
+    expect(String(o.ca)).toContain('BEGIN CERTIFICATE');
+    const missing = {
+      PRIVATENUMBER_BASE_URL: 'https://example.test',
+      PRIVATENUMBER_APP_KEY: 'k',
+      PRIVATENUMBER_APP_SECRET: 's',
+    };
+    expect(clientOptionsFromEnv(missing).ca).toBeUndefined();
+    expect(() => clientOptionsFromEnv({ ...missing, PRIVATENUMBER_CA_FILE: '/nonexistent/ca.pem' })).toThrow(/ENOENT/);
   });
 
   describe('TLS', () => {
