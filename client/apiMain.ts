@@ -4,6 +4,8 @@ import { createLogger } from '../lib/log';
 import { assertPortsFree } from '../lib/ports';
 import { buildApi } from './api';
 import { connectTemporal } from './temporal';
+import { codecFromEnv } from '../lib/codec';
+import { registerCodecServer } from './codecServer';
 
 export interface RunningApi {
   app: FastifyInstance;
@@ -12,12 +14,13 @@ export interface RunningApi {
 }
 
 /** Starts the HTTP API, provider webhook and codec server (`npx bindflow api`). */
-export async function startApi(env: Env): Promise<RunningApi> {
+export async function startApi(env: Env, opts: { trustUiOrigin?: boolean } = {}): Promise<RunningApi> {
   if (!env.BINDFLOW_API_TOKEN)
     throw new ConfigError(['BINDFLOW_API_TOKEN: required by the API (the bearer token for /v1)']);
   if (env.BINDFLOW_PORT !== 0) await assertPortsFree({ 'API (BINDFLOW_PORT)': env.BINDFLOW_PORT });
   const log = createLogger('api');
-  const { client, connection } = await connectTemporal(env);
+  const codec = codecFromEnv(env);
+  const { client, connection } = await connectTemporal(env, codec ? { payloadCodecs: [codec] } : undefined);
   const app = buildApi({
     client,
     connection,
@@ -26,6 +29,17 @@ export async function startApi(env: Env): Promise<RunningApi> {
     appKey: env.PRIVATENUMBER_APP_KEY,
     appSecret: env.PRIVATENUMBER_APP_SECRET,
     log,
+    extend: (app, { authorize }) => {
+      if (!codec) return;
+      registerCodecServer(app, {
+        codec,
+        authorize,
+        corsOrigins: env.BINDFLOW_CODEC_CORS_ORIGINS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+        trustUiOrigin: opts.trustUiOrigin,
+      });
+    },
   });
   const address = await app.listen({ host: env.BINDFLOW_HOST, port: env.BINDFLOW_PORT });
   log.info('API listening', { url: address });

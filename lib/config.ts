@@ -26,6 +26,10 @@ export const EnvSchema = z.object({
   BINDFLOW_PAYLOAD_KEY: optionalString.refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, {
     message: 'must be a base64-encoded 32-byte key (e.g. `openssl rand -base64 32`)',
   }),
+  /** Earlier payload keys (comma-separated base64), still accepted for decoding after a rotation. */
+  BINDFLOW_PAYLOAD_OLD_KEYS: optionalString,
+  /** Web UI origins allowed to call the codec server (CORS), comma-separated. */
+  BINDFLOW_CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
   /** HMAC-SHA256 key for notifications to an order's userCallbackUrl. */
   BINDFLOW_CALLBACK_SECRET: optionalString,
   BINDFLOW_PORT: port.default(3000),

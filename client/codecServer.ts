@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Payload, PayloadCodec } from '@temporalio/common';
+import { BindflowError, validationError } from './errors';
+
+// Temporal's codec server protocol (POST {endpoint}/encode and /decode, {"payloads": [...]} with base64
+// metadata values and data) so that the Web UI and `temporal` CLI can show decrypted payloads to operators.
+
+const WirePayload = z.object({
+  metadata: z.record(z.string().base64()).default({}),
+  data: z.string().base64().default(''),
+});
+const WireBody = z.object({ payloads: z.array(WirePayload).max(1000) });
+
+export interface CodecServerOptions {
+  codec: PayloadCodec;
+  authorize: (req: FastifyRequest) => void;
+  /** Origins of the Web UI allowed by CORS (credentials included). */
+  corsOrigins: string[];
+  /**
+   * Local development only (`bindflow dev`, everything on 127.0.0.1): a browser request from an allowed Web UI
+   * origin needs no token, so the bundled UI decodes without set-up. Never enable it on a shared network.
+   */
+  trustUiOrigin?: boolean;
+}
+
+function fromWire(p: z.infer<typeof WirePayload>): Payload {
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    data: Buffer.from(p.data, 'base64'),
+  };
+}
+
+function toWire(p: Payload) {
+  return {
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? []).toString('base64')]),
+    ),
+    data: Buffer.from(p.data ?? []).toString('base64'),
+  };
+}
+
+export function registerCodecServer(app: FastifyInstance, opts: CodecServerOptions): void {
+  const allowed = new Set(opts.corsOrigins);
+  const cors = (req: FastifyRequest, reply: FastifyReply) => {
+    const origin = req.headers.origin;
+    if (origin && allowed.has(origin)) {
+      void reply.header('access-control-allow-origin', origin);
+      void reply.header('access-control-allow-credentials', 'true');
+      void reply.header('vary', 'Origin');
+    }
+  };
+  const handle = (op: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
+    cors(req, reply);
+    const fromTrustedUi = opts.trustUiOrigin && req.headers.origin !== undefined && allowed.has(req.headers.origin);
+    if (!fromTrustedUi) opts.authorize(req);
+    const body = WireBody.safeParse(req.body);
+    if (!body.success) throw validationError(body.error.issues);
+    try {
+      const payloads = await opts.codec[op](body.data.payloads.map(fromWire));
+      return { payloads: payloads.map(toWire) };
+    } catch (err) {
+      throw new BindflowError('VALIDATION_FAILED', `cannot ${op}: ${(err as Error).message}`);
+    }
+  };
+  for (const op of ['encode', 'decode'] as const) {
+    app.options(`/codec/${op}`, async (req, reply) => {
+      cors(req, reply);
+      void reply.header('access-control-allow-methods', 'POST, OPTIONS');
+      void reply.header('access-control-allow-headers', 'content-type, x-namespace, authorization');
+      void reply.header('access-control-max-age', '600');
+      return reply.code(204).send();
+    });
+    app.post(`/codec/${op}`, handle(op));
+  }
+}

@@ -1,0 +1,142 @@
+import crypto from 'node:crypto';
+import Fastify from 'fastify';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { codecKey, EncryptionCodec, ENCODING } from '../../lib/codec';
+import { registerCodecServer } from '../../client/codecServer';
+import { BindflowError } from '../../client/errors';
+
+const newKey = () => codecKey(crypto.randomBytes(32).toString('base64'));
+const NUMBER = '+8613800000001';
+
+describe('payload encryption codec (AES-256-GCM)', () => {
+  test('encrypts so the number is not in the stored bytes, and decrypts back', async () => {
+    const codec = new EncryptionCodec(newKey());
+    const payload = defaultPayloadConverter.toPayload({ partyA: NUMBER });
+    const [enc] = await codec.encode([payload]);
+    expect(Buffer.from(enc.metadata!.encoding!).toString()).toBe(ENCODING);
+    expect(Buffer.from(enc.data!).toString('latin1')).not.toContain(NUMBER);
+    const [dec] = await codec.decode([enc]);
+    expect(defaultPayloadConverter.fromPayload(dec)).toEqual({ partyA: NUMBER });
+  });
+
+  test('old payloads still decode after a key rotation; an unknown key is a clear error', async () => {
+    const oldKey = newKey();
+    const [enc] = await new EncryptionCodec(oldKey).encode([defaultPayloadConverter.toPayload('x')]);
+    const rotated = new EncryptionCodec(newKey(), [oldKey]);
+    expect(defaultPayloadConverter.fromPayload((await rotated.decode([enc]))[0])).toBe('x');
+    await expect(new EncryptionCodec(newKey()).decode([enc])).rejects.toThrow(/no payload key with id/);
+  });
+
+  test('tampered ciphertext is rejected; plain payloads pass through decode', async () => {
+    const codec = new EncryptionCodec(newKey());
+    const [enc] = await codec.encode([defaultPayloadConverter.toPayload('secret')]);
+    const data = Buffer.from(enc.data!);
+    data[20] ^= 0xff;
+    await expect(codec.decode([{ ...enc, data }])).rejects.toThrow();
+    const plain = defaultPayloadConverter.toPayload('plain');
+    expect(await codec.decode([plain])).toEqual([plain]);
+  });
+});
+
+describe('codec server protocol', () => {
+  const codec = new EncryptionCodec(newKey());
+  const build = (trustUiOrigin = false) => {
+    const app = Fastify();
+    registerCodecServer(app, {
+      codec,
+      corsOrigins: ['http://127.0.0.1:8233'],
+      trustUiOrigin,
+      authorize: (req) => {
+        if (req.headers.authorization !== 'Bearer t') throw new BindflowError('UNAUTHORIZED', 'no');
+      },
+    });
+    app.setErrorHandler((err: BindflowError, _req, reply) => void reply.code(err.status ?? 500).send(err.toJSON?.()));
+    return app;
+  };
+  const wire = (p: { metadata?: Record<string, Uint8Array | null>; data?: Uint8Array | null }) => ({
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
+    ),
+    data: Buffer.from(p.data!).toString('base64'),
+  });
+
+  test('decode with the token returns the clear payload; without it 401', async () => {
+    const app = build();
+    const [enc] = await codec.encode([defaultPayloadConverter.toPayload({ n: NUMBER })]);
+    const body = { payloads: [wire(enc)] };
+    const denied = await app.inject({
+      method: 'POST',
+      url: '/codec/decode',
+      payload: body,
+      headers: { origin: 'http://127.0.0.1:8233' },
+    });
+    expect(denied.statusCode).toBe(401);
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/codec/decode',
+      payload: body,
+      headers: { authorization: 'Bearer t', origin: 'http://127.0.0.1:8233' },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['access-control-allow-origin']).toBe('http://127.0.0.1:8233');
+    const out = ok.json().payloads[0];
+    expect(Buffer.from(out.data, 'base64').toString()).toContain(NUMBER);
+  });
+
+  test('encode then decode round-trips; CORS preflight echoes only allowed origins', async () => {
+    const app = build();
+    const plain = wire(defaultPayloadConverter.toPayload('hello'));
+    const enc = await app.inject({
+      method: 'POST',
+      url: '/codec/encode',
+      payload: { payloads: [plain] },
+      headers: { authorization: 'Bearer t' },
+    });
+    const dec = await app.inject({
+      method: 'POST',
+      url: '/codec/decode',
+      payload: enc.json(),
+      headers: { authorization: 'Bearer t' },
+    });
+    expect(dec.json().payloads[0]).toEqual(plain);
+    const pre = await app.inject({
+      method: 'OPTIONS',
+      url: '/codec/decode',
+      headers: { origin: 'http://127.0.0.1:8233', 'access-control-request-method': 'POST' },
+    });
+    expect(pre.statusCode).toBe(204);
+    expect(pre.headers['access-control-allow-origin']).toBe('http://127.0.0.1:8233');
+    const evil = await app.inject({
+      method: 'OPTIONS',
+      url: '/codec/decode',
+      headers: { origin: 'http://evil.example' },
+    });
+    expect(evil.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  test('in dev trust mode the Web UI origin needs no token, other origins still do', async () => {
+    const app = build(true);
+    const body = { payloads: [wire(defaultPayloadConverter.toPayload(1))] };
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/codec/decode',
+          payload: body,
+          headers: { origin: 'http://127.0.0.1:8233' },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/codec/decode',
+          payload: body,
+          headers: { origin: 'http://evil.example' },
+        })
+      ).statusCode,
+    ).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/codec/decode', payload: body })).statusCode).toBe(401);
+  });
+});
