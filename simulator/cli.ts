@@ -7,6 +7,7 @@ import { AreaCodeSchema, PhoneSchema } from '../provider/schemas';
 import { startSimulator } from './index';
 import { CORE_DEFAULTS } from './core';
 import { DEFAULT_RETRY_MINUTES } from './pushes';
+import { selfSignedCert, type TlsMaterial } from './tls';
 
 export const SIMULATOR_HELP = `Usage: bindflow simulator [options]
 
@@ -28,6 +29,10 @@ Options:
   --seed <n>            seed for number allocation and ids (reproducible runs)
   --auth-failure-limit <n>
                         failed authentications within 10 minutes that block an IP for 30 (default: 10)
+  --tls                 serve HTTPS with a throw-away self-signed certificate for 127.0.0.1/localhost
+                        (needs the openssl CLI); clients then need its certificate or no verification
+  --tls-cert <file>     serve HTTPS with this PEM certificate (with --tls-key)
+  --tls-key <file>      the PEM private key of --tls-cert
   -h, --help            show this help
 
 Push retries: after ${DEFAULT_RETRY_MINUTES.join(', ')} minutes (simulated) until the receiver answers 200.
@@ -60,6 +65,9 @@ const ArgsSchema = z.object({
   pool: z.string().min(1).optional(),
   seed: z.coerce.number().int().optional(),
   'auth-failure-limit': z.coerce.number().int().min(1).optional(),
+  tls: z.boolean().optional(),
+  'tls-cert': z.string().min(1).optional(),
+  'tls-key': z.string().min(1).optional(),
 });
 
 export interface CliIo {
@@ -95,6 +103,9 @@ export async function runSimulatorCli(argv: string[], io: Partial<CliIo> = {}): 
         pool: { type: 'string' },
         seed: { type: 'string' },
         'auth-failure-limit': { type: 'string' },
+        tls: { type: 'boolean' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -133,6 +144,21 @@ export async function runSimulatorCli(argv: string[], io: Partial<CliIo> = {}): 
       return 2;
     }
   }
+  let tls: TlsMaterial | undefined;
+  if (Boolean(args['tls-cert']) !== Boolean(args['tls-key'])) {
+    err('Invalid options: --tls-cert and --tls-key go together\n');
+    return 2;
+  }
+  try {
+    if (args['tls-cert'] && args['tls-key']) {
+      tls = { cert: readFileSync(args['tls-cert'], 'utf8'), key: readFileSync(args['tls-key'], 'utf8') };
+    } else if (args.tls) {
+      tls = selfSignedCert();
+    }
+  } catch (e) {
+    err(`Cannot set up TLS: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
   let sim;
   try {
     sim = await startSimulator({
@@ -145,6 +171,7 @@ export async function runSimulatorCli(argv: string[], io: Partial<CliIo> = {}): 
       ...(pool ? { pool } : {}),
       ...(args.seed !== undefined ? { seed: args.seed } : {}),
       ...(args['auth-failure-limit'] !== undefined ? { authFailureLimit: args['auth-failure-limit'] } : {}),
+      ...(tls ? { tls } : {}),
     });
   } catch (e) {
     const code = (e as { code?: string }).code;

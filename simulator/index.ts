@@ -1,6 +1,7 @@
 // startSimulator(): the local PrivateNumber platform in-process, on its own HTTP port.
 
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createLogger, type Logger } from '../lib/log';
 import { handleAdmin } from './adminApi';
@@ -14,6 +15,7 @@ import { sendAdminError } from './http';
 import { defaultPool, type Pool } from './pool';
 import { ProviderApi } from './providerApi';
 import type { PushEntry } from './pushes';
+import type { TlsMaterial } from './tls';
 
 export interface SimulatorOptions {
   /** 0 = a random free port (tests). Default 0. */
@@ -40,6 +42,8 @@ export interface SimulatorOptions {
   /** Seed of number allocation and ids, for reproducible runs. */
   seed?: number;
   logger?: Logger;
+  /** Serve HTTPS with this key and certificate (PEM), as the real platform does. Default: plain HTTP. */
+  tls?: TlsMaterial;
 }
 
 export interface Simulator {
@@ -83,7 +87,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   const provider = new ProviderApi(core);
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator.local');
     (async () => {
       if (await provider.handle(req, res, url)) return;
@@ -94,7 +98,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (!res.headersSent) sendAdminError(res, 500, 'INTERNAL', 'simulator error');
       else res.destroy();
     });
-  });
+  };
+  const server = opts.tls
+    ? https.createServer({ key: opts.tls.key, cert: opts.tls.cert }, handler)
+    : http.createServer(handler);
 
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -106,7 +113,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   core.start();
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   log.info('simulator listening', { url, pushUrl: core.pushes.pushUrl, timeScale: core.clock.timeScale });
 
   return {
@@ -144,3 +151,4 @@ export type { BindingView } from './core';
 export type { CallRequestInput, CallResult } from './calls';
 export type { FaultRule, RateLimit } from './faults';
 export type { PushEntry, PushAttempt } from './pushes';
+export { selfSignedCert, opensslAvailable, type TlsMaterial } from './tls';

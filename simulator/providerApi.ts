@@ -203,7 +203,7 @@ export class ProviderApi {
         const expires = now + RECORDING_LINK_MS;
         return {
           kind: 'redirect',
-          location: `http://${host}/_sim/recordings/${encodeURIComponent(rec.objectName)}?expires=${expires}`,
+          location: `${'encrypted' in req.socket && req.socket.encrypted ? 'https' : 'http'}://${host}/_sim/recordings/${encodeURIComponent(rec.objectName)}?expires=${expires}`,
         };
       }
     }

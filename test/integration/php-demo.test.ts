@@ -5,9 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Agent, request } from 'undici';
 import { createLogger } from '../../lib/log';
 import { PrivateNumberClient } from '../../provider/client';
-import { startSimulator, type Simulator } from '../../simulator';
+import { opensslAvailable, selfSignedCert, startSimulator, type Simulator, type TlsMaterial } from '../../simulator';
 
 const run = promisify(execFile);
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'php');
@@ -22,9 +23,13 @@ const B = '+8613800000002';
 describeIfPhp(`provider PHP demo clients against the simulator${PHP_AVAILABLE ? '' : ` [${SKIP_NOTE}]`}`, () => {
   let sim: Simulator;
   let cwd: string;
+  // Over HTTPS like the real platform when openssl can make a certificate: the demos' own "verify_peer => false"
+  // options then do their job; otherwise plain HTTP (the demos take the scheme from the URL).
+  const tls: TlsMaterial | undefined = opensslAvailable() ? selfSignedCert() : undefined;
 
   beforeAll(async () => {
     sim = await startSimulator({
+      ...(tls ? { tls } : {}),
       port: 0,
       seed: 9,
       logger: createLogger('php-test', {}, () => undefined),
@@ -93,7 +98,12 @@ describeIfPhp(`provider PHP demo clients against the simulator${PHP_AVAILABLE ? 
   });
 
   it('gets a recording download URL from the 301, which serves the WAV', async () => {
-    const pn = new PrivateNumberClient({ baseUrl: sim.url, appKey: sim.appKey, appSecret: sim.appSecret });
+    const pn = new PrivateNumberClient({
+      baseUrl: sim.url,
+      appKey: sim.appKey,
+      appSecret: sim.appSecret,
+      ...(tls ? { ca: tls.cert } : {}),
+    });
     try {
       const ax = await pn.bindAx({ origNum: A, areaCode: '021', recordFlag: true });
       await pn.bindYb({ origNum: B, subscriptionId: ax.subscriptionId });
@@ -102,9 +112,11 @@ describeIfPhp(`provider PHP demo clients against the simulator${PHP_AVAILABLE ? 
       const env = { PN_RECORD_DOMAIN: 'record.bindflow-sim.local', PN_FILE_NAME: call.recordObjectName! };
       const out = (await demo('record_url.php', env)).trim();
       expect(out).toMatch(new RegExp(`^${sim.url}/_sim/recordings/${call.recordObjectName}\\?expires=\\d+$`));
-      const file = await fetch(out);
-      expect(file.status).toBe(200);
-      expect(Buffer.from(await file.arrayBuffer()).toString('ascii', 0, 4)).toBe('RIFF');
+      const agent = new Agent({ connect: tls ? { ca: tls.cert } : {} });
+      const file = await request(out, { dispatcher: agent });
+      expect(file.statusCode).toBe(200);
+      expect(Buffer.from(await file.body.arrayBuffer()).toString('ascii', 0, 4)).toBe('RIFF');
+      await agent.close();
       // an unknown file: the demo prints the status line of the failure
       const missing = await demo('record_url.php', { ...env, PN_FILE_NAME: 'missing.wav' });
       expect(missing).toMatch(/^HTTP\/1\.1 403/);

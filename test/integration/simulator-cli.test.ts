@@ -29,6 +29,9 @@ describe('simulator CLI', () => {
       '--pool',
       '--seed',
       '--auth-failure-limit',
+      '--tls',
+      '--tls-cert',
+      '--tls-key',
       '--help',
     ]) {
       expect(h.out.join('')).toContain(opt);
