@@ -140,6 +140,12 @@ export interface VerifyOptions {
   skewSeconds?: number;
   replayCache?: NonceReplayCache;
   now?: Date;
+  /**
+   * Accept a Nonce of any visible ASCII (not only letters and digits) and a Created with milliseconds. The spec
+   * documents the strict forms; a receiver of the platform's pushes may prefer not to lose a genuine push over
+   * an undocumented variation (the digest still covers both values).
+   */
+  lenient?: boolean;
 }
 
 /**
@@ -164,13 +170,16 @@ export type VerifyResult =
   | { ok: false; resultcode: (typeof AKSK_FAILURE)[keyof typeof AKSK_FAILURE]; reason: string };
 
 const CREATED_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+const CREATED_MS_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,3})?Z$/;
 const NONCE_RE = /^[A-Za-z0-9]{1,128}$/;
+const LENIENT_NONCE_RE = /^[\x21-\x7E]{1,128}$/;
 
-function parseCreated(created: string): number | undefined {
-  if (!CREATED_RE.test(created)) return undefined;
+function parseCreated(created: string, lenient: boolean): number | undefined {
+  if (!(lenient ? CREATED_MS_RE : CREATED_RE).test(created)) return undefined;
   const ms = Date.parse(created);
   // Date.parse accepts 2026-02-31 by rolling over; round-tripping rejects impossible dates
-  return Number.isNaN(ms) || formatCreated(new Date(ms)) !== created ? undefined : ms;
+  const whole = created.replace(/\.\d{1,3}Z$/, 'Z');
+  return Number.isNaN(ms) || formatCreated(new Date(ms)) !== whole ? undefined : ms;
 }
 
 function single(v: string | string[] | undefined): string | undefined | null {
@@ -210,9 +219,11 @@ export function verifyAksk(input: VerifyInput, opts: VerifyOptions): VerifyResul
   if (!x) return fail(AKSK_FAILURE.malformedXAksk, 'X-AKSK header malformed');
   if (!x.username) return fail(AKSK_FAILURE.malformedXAksk, 'X-AKSK Username missing');
   if (x.nonce === undefined || x.nonce === '') return fail(AKSK_FAILURE.missingNonce, 'X-AKSK Nonce missing');
-  if (!NONCE_RE.test(x.nonce)) return fail(AKSK_FAILURE.malformedXAksk, 'X-AKSK Nonce must be 1-128 letters/digits');
+  if (!(opts.lenient ? LENIENT_NONCE_RE : NONCE_RE).test(x.nonce)) {
+    return fail(AKSK_FAILURE.malformedXAksk, 'X-AKSK Nonce must be 1-128 letters/digits');
+  }
   if (!x.created) return fail(AKSK_FAILURE.badCreated, 'X-AKSK Created missing');
-  const createdMs = parseCreated(x.created);
+  const createdMs = parseCreated(x.created, opts.lenient ?? false);
   if (createdMs === undefined) return fail(AKSK_FAILURE.badCreated, 'X-AKSK Created not yyyy-MM-ddTHH:mm:ssZ');
   if (!x.passwordDigest) return fail(AKSK_FAILURE.missingDigest, 'X-AKSK PasswordDigest missing');
   if (!safeEqual(x.username, opts.appKey))

@@ -170,6 +170,24 @@ describe('verifyAksk', () => {
     }
   });
 
+  it('in lenient mode accepts a symbol in the Nonce and milliseconds in Created, still checking the digest', () => {
+    const c = '2026-03-01T10:00:00.250Z';
+    const input = { authorization: AUTHORIZATION_VALUE, xAksk: signed('a-b_c', c) };
+    expect(verifyAksk(input, opts).ok).toBe(false);
+    expect(verifyAksk(input, { ...opts, lenient: true })).toMatchObject({ ok: true, nonce: 'a-b_c', created: c });
+    const forged = xAksk({ username: appKey, digest: computeDigest('x', 'a-b', c), nonce: 'a-b', created: c });
+    expect(verifyAksk({ authorization: AUTHORIZATION_VALUE, xAksk: forged }, { ...opts, lenient: true })).toMatchObject(
+      {
+        ok: false,
+        resultcode: AKSK_FAILURE.badDigest,
+      },
+    );
+    const late = signed('n', '2026-03-01T09:54:59.999Z');
+    expect(verifyAksk({ authorization: AUTHORIZATION_VALUE, xAksk: late }, { ...opts, lenient: true })).toMatchObject({
+      resultcode: '1010013',
+    });
+  });
+
   it('rejects Created outside the skew window with 1010013, on both sides', () => {
     const late = formatCreated(new Date(now.getTime() - 301_000));
     const early = formatCreated(new Date(now.getTime() + 301_000));
