@@ -72,7 +72,7 @@ export class ProviderApi {
     }
     const resolved: ApiName =
       api === 'bind' ? (body && typeof body === 'object' && 'subscriptionId' in body ? 'bindYb' : 'bindAx') : api;
-    const outcome = await this.gate(req, res, url, resolved, body, bodyError);
+    const outcome = this.gate(req, res, url, resolved, body, bodyError);
     if (outcome === 'handled') return true;
     if (outcome.fault === 'commitThenDrop') {
       // The request took effect; the caller never learns it.
@@ -95,14 +95,14 @@ export class ProviderApi {
     return undefined;
   }
 
-  private async gate(
+  private gate(
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
     api: ApiName,
     body: unknown,
     bodyError: string | undefined,
-  ): Promise<'handled' | { answer: Outcome; fault?: string }> {
+  ): 'handled' | { answer: Outcome; fault?: string } {
     const core = this.core;
     const ip = clientIp(req);
     const refuse = (resultcode: string, resultdesc: string) => ({
