@@ -273,8 +273,20 @@ export const FeePushSchema = z
   .passthrough();
 export type FeePush = z.infer<typeof FeePushSchema>;
 
+/** The provider's demo compares eventType case-insensitively (strcasecmp); so do we, before discriminating. */
+function normalizeEventType(value: unknown): unknown {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const v = value as Record<string, unknown>;
+    if (typeof v.eventType === 'string') return { ...v, eventType: v.eventType.trim().toLowerCase() };
+  }
+  return value;
+}
+
 /** Either kind of push; the two may share one URL (§8). */
-export const PushSchema = z.discriminatedUnion('eventType', [CallEventPushSchema, FeePushSchema]);
+export const PushSchema = z.preprocess(
+  normalizeEventType,
+  z.discriminatedUnion('eventType', [CallEventPushSchema, FeePushSchema]),
+);
 export type Push = z.infer<typeof PushSchema>;
 
 export function isFeePush(p: Push): p is FeePush {

@@ -195,6 +195,11 @@ describe('pushes (lenient)', () => {
     expect(PushSchema.safeParse({ eventType, statusInfo: { timestamp: 't', sessionId: 's' } }).success).toBe(true);
   });
 
+  it('reads eventType case-insensitively, as the provider demo does', () => {
+    expect(PushSchema.parse({ ...seed.callEvent, eventType: 'Disconnect' }).eventType).toBe('disconnect');
+    expect(PushSchema.parse({ ...seed.callRecord, eventType: 'FEE' }).eventType).toBe('fee');
+  });
+
   it('rejects an unknown eventType, a call event without sessionId, and fee lists of 0 or 51 records', () => {
     expect(PushSchema.safeParse({ eventType: 'hangup', statusInfo: { timestamp: 't', sessionId: 's' } }).success).toBe(
       false,
