@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   AKSK_FAILURE,
   AUTHORIZATION_VALUE,
@@ -245,5 +246,28 @@ describe('NonceReplayCache', () => {
     for (const k of ['b', 'c', 'd', 'e']) cache.checkAndRemember(k, 10_000, 1000);
     expect(cache.size).toBeLessThanOrEqual(3);
     expect(cache.checkAndRemember('e', 10_000, 1000)).toBe(false); // the newest survive eviction
+  });
+});
+
+describe('properties', () => {
+  it('any signed header verifies, with either separator, and fails with another secret', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/),
+        fc.string({ minLength: 1, maxLength: 64 }),
+        fc.stringMatching(/^[A-Za-z0-9]{1,128}$/),
+        fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }),
+        fc.boolean(),
+        (key, secret, nonce, at, spaced) => {
+          const h = signHeaders({ appKey: key, appSecret: secret, nonce, now: at });
+          const x = spaced ? h['X-AKSK'].replace(/",/g, '", ') : h['X-AKSK'];
+          const input = { authorization: h.Authorization, xAksk: x };
+          expect(verifyAksk(input, { appKey: key, appSecret: secret, now: at })).toMatchObject({ ok: true, nonce });
+          const wrong = verifyAksk(input, { appKey: key, appSecret: secret + 'x', now: at });
+          expect(wrong).toMatchObject({ ok: false, resultcode: AKSK_FAILURE.badDigest });
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
