@@ -25,9 +25,10 @@ describeIfPhp(`provider PHP demo clients against the simulator${PHP_AVAILABLE ? 
   let cwd: string;
   // Over HTTPS like the real platform when openssl can make a certificate: the demos' own "verify_peer => false"
   // options then do their job; otherwise plain HTTP (the demos take the scheme from the URL).
-  const tls: TlsMaterial | undefined = opensslAvailable() ? selfSignedCert() : undefined;
+  let tls: TlsMaterial | undefined;
 
   beforeAll(async () => {
+    tls = opensslAvailable() ? selfSignedCert() : undefined;
     sim = await startSimulator({
       ...(tls ? { tls } : {}),
       port: 0,
