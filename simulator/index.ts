@@ -113,7 +113,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   core.start();
   const port = (server.address() as AddressInfo).port;
-  const url = `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // A wildcard address is not something a client can dial: advertise loopback instead.
+  const dialHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `${opts.tls ? 'https' : 'http'}://${dialHost.includes(':') ? `[${dialHost}]` : dialHost}:${port}`;
   log.info('simulator listening', { url, pushUrl: core.pushes.pushUrl, timeScale: core.clock.timeScale });
 
   return {
