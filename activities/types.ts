@@ -1,0 +1,82 @@
+// The activities' signatures, the contract between the workflow (which imports these as types only)
+// and their implementation. Each one is a single provider call or a single outbound notification,
+// except the two recovery sweeps that exist because a lost bind response leaves nothing to query by.
+
+export interface BindAxInput {
+  orderId: string;
+  /** `bf1:<orderId>:<token>`; unique per bind invocation, the same across its retries. */
+  userData: string;
+  partyA: string;
+  areaCode: string;
+  areaMatchMode: 'strict' | 'province';
+  callDirection: 'both' | 'a-to-b' | 'b-to-a';
+  /** Provider-side lifetime: the safety net, never 0. */
+  durationSeconds: number;
+  record: boolean;
+  recordHintTone?: string;
+  preVoiceX?: string;
+}
+
+export interface BindAxResult {
+  subscriptionId: string;
+  numberX: string;
+  /** True when a previous attempt's lost response had in fact bound, and that binding was taken over. */
+  adopted: boolean;
+}
+
+export interface BindYbInput {
+  subscriptionId: string;
+  partyB: string;
+  areaCode: string;
+  areaMatchMode: 'strict' | 'province';
+  preVoiceY?: string;
+}
+
+export interface BindYbResult {
+  numberY: string;
+  adopted: boolean;
+}
+
+export interface UnbindInput {
+  subscriptionId: string;
+  /** Remove only the YB of this Y (wins over partyB) … */
+  numberY?: string;
+  /** … or of this B. Neither: the whole AX with every YB. */
+  partyB?: string;
+}
+
+export interface UnbindResult {
+  /** The provider answered 1016001: it was already gone (done, for us). */
+  alreadyGone: boolean;
+}
+
+export interface PoolBinding {
+  subscriptionId: string;
+  numberX: string;
+  userData: string | null;
+  /** ISO 8601 UTC, when the provider tells it. */
+  subscribedAt: string | null;
+}
+
+export interface NotifyInput {
+  url: string;
+  /** Idempotency key sent as `X-Bindflow-Event-Id`: the receiver may see a delivery more than once. */
+  eventId: string;
+  body: Record<string, unknown>;
+}
+
+export type Ownership = 'owned' | 'orphan' | 'busy';
+
+export interface BindflowActivities {
+  bindAx(input: BindAxInput): Promise<BindAxResult>;
+  bindYb(input: BindYbInput): Promise<BindYbResult>;
+  unbind(input: UnbindInput): Promise<UnbindResult>;
+  /** Saga for a bind whose outcome stayed unknown: sweeps the number pool, unbinds what carries `userData`. */
+  unbindByUserData(input: { userData: string }): Promise<{ unbound: number }>;
+  fetchRecordingUrl(input: { recordDomain: string; fileName: string }): Promise<{ url: string }>;
+  notify(input: NotifyInput): Promise<void>;
+  /** Reconciliation: the bindings on one privacy number X (no party numbers returned). */
+  listBindingsOnNumber(input: { numberX: string }): Promise<PoolBinding[]>;
+  /** Reconciliation: does an open orderBinding workflow own this subscription? */
+  bindingOwnership(input: { orderId: string; subscriptionId: string }): Promise<Ownership>;
+}
