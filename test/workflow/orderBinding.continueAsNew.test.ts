@@ -1,0 +1,82 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { orderBinding } from '../../workflows';
+import * as msg from '../../workflows/messages';
+import { CONTINUE_AS_NEW_AFTER_EVENTS } from '../../workflows/orderBinding';
+import type { ProviderEvent } from '../../workflows/types';
+import { createEnvWithSearchAttributes, createFakeWorker, FakeProvider, input, taskQueue } from './fakeProvider';
+
+// A long-lived binding with thousands of provider events continues as new, carrying its state.
+
+let env: TestWorkflowEnvironment;
+let provider: FakeProvider;
+let worker: Worker;
+let running: Promise<void>;
+const queue = taskQueue('can');
+
+beforeAll(async () => {
+  env = await createEnvWithSearchAttributes();
+  provider = new FakeProvider();
+  worker = await createFakeWorker(env, provider, queue);
+  running = worker.run();
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+function callEvents(i: number, subscriptionId: string): ProviderEvent[] {
+  const base = {
+    sessionId: `s-${i}`,
+    subscriptionId,
+    userData: null,
+    caller: '+8613800000002',
+    called: '+8675500000001',
+  };
+  const t = new Date(Date.UTC(2026, 10, 29, 10, 0, i % 60)).toISOString().replace('.000', '');
+  return [
+    { ...base, kind: 'callEvent', dedupKey: `ev:s-${i}:callin`, eventType: 'callin', timestamp: t },
+    {
+      ...base,
+      kind: 'callEvent',
+      dedupKey: `ev:s-${i}:disconnect`,
+      eventType: 'disconnect',
+      timestamp: t,
+      stateCode: 8101,
+    },
+  ];
+}
+
+test('continues as new after thousands of events, keeping the binding, its calls and its expiry', async () => {
+  const handle = await env.client.workflow.start(orderBinding, {
+    taskQueue: queue,
+    workflowId: 'binding-o-can',
+    args: [input('o-can', { durationSeconds: 7 * 24 * 3600 })],
+  });
+  const bound = await handle.executeUpdate(msg.awaitBound, { args: [10_000] });
+  const firstRunId = (await handle.describe()).runId;
+  const extended = await handle.executeUpdate(msg.extend, { args: [{ durationSeconds: 3600 }] });
+
+  // Each signal adds at least one history event; duplicates are sent too and must not count.
+  const signals = CONTINUE_AS_NEW_AFTER_EVENTS + 200;
+  for (let i = 0; i < signals; i++) {
+    await handle.signal(msg.providerEvents, callEvents(i % 250, bound.subscriptionId!));
+  }
+  const after = await handle.query(msg.getBinding);
+  expect((await handle.describe()).runId).not.toBe(firstRunId);
+  expect(after.state).toBe('bound');
+  expect(after.subscriptionId).toBe(bound.subscriptionId);
+  expect(after.numberX).toBe(bound.numberX);
+  expect(after.parties).toEqual(bound.parties);
+  expect(after.expiresAt).toBe(extended.expiresAt);
+  expect(after.calls).toHaveLength(250);
+  expect(after.calls.every((c) => c.outcome === 'no-answer')).toBe(true);
+  expect(provider.liveCount()).toBe(1);
+
+  const summary = await handle.result();
+  expect(summary.state).toBe('expired');
+  expect(summary.callCount).toBe(250);
+  expect(Date.parse(summary.endedAt)).toBeGreaterThanOrEqual(Date.parse(extended.expiresAt));
+  expect(provider.liveCount()).toBe(0);
+}, 180_000);
