@@ -51,11 +51,26 @@ export interface UnbindResult {
 }
 
 export interface PoolBinding {
-  subscriptionId: string;
   numberX: string;
+  /** Null when the provider's answer does not tell it (an AX with YBs: only the order's workflow knows). */
+  subscriptionId: string | null;
   userData: string | null;
   /** ISO 8601 UTC, when the provider tells it. */
   subscribedAt: string | null;
+  ybCount: number;
+}
+
+export interface OwnershipInput {
+  orderId: string;
+  numberX: string;
+  subscriptionId: string | null;
+}
+
+export interface OwnershipResult {
+  /** owned: an open workflow holds it; busy: its workflow is still binding; orphan: nobody does. */
+  ownership: 'owned' | 'orphan' | 'busy';
+  /** The subscription to unbind, completed from the workflow's own record when the provider did not tell it. */
+  subscriptionId: string | null;
 }
 
 export interface NotifyInput {
@@ -64,8 +79,6 @@ export interface NotifyInput {
   eventId: string;
   body: Record<string, unknown>;
 }
-
-export type Ownership = 'owned' | 'orphan' | 'busy';
 
 export interface BindflowActivities {
   bindAx(input: BindAxInput): Promise<BindAxResult>;
@@ -78,5 +91,5 @@ export interface BindflowActivities {
   /** Reconciliation: the bindings on one privacy number X (no party numbers returned). */
   listBindingsOnNumber(input: { numberX: string }): Promise<PoolBinding[]>;
   /** Reconciliation: does an open orderBinding workflow own this subscription? */
-  bindingOwnership(input: { orderId: string; subscriptionId: string }): Promise<Ownership>;
+  bindingOwnership(input: OwnershipInput): Promise<OwnershipResult>;
 }

@@ -37,21 +37,28 @@ export async function reconcileBindings(input: ReconcileInput): Promise<Reconcil
       continue;
     }
     for (const b of bindings) {
-      if (seen.has(b.subscriptionId)) continue;
-      seen.add(b.subscriptionId);
+      const key = b.subscriptionId ?? `${numberX}:${b.userData}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       result.checked++;
       const orderId = orderIdFromUserData(b.userData);
       if (!orderId) {
         result.foreign++;
         continue;
       }
-      if (b.subscribedAt && Date.now() - Date.parse(b.subscribedAt) < graceMs) continue;
+      if (graceMs > 0 && b.subscribedAt && Date.now() - Date.parse(b.subscribedAt) < graceMs) continue;
       try {
-        const owner = await reconciliation.bindingOwnership({ orderId, subscriptionId: b.subscriptionId });
-        if (owner !== 'orphan') continue;
-        await reconciliation.unbind({ subscriptionId: b.subscriptionId });
+        const owner = await reconciliation.bindingOwnership({ orderId, numberX, subscriptionId: b.subscriptionId });
+        if (owner.ownership !== 'orphan') continue;
+        if (!owner.subscriptionId) {
+          // Neither the provider nor the order's record names it: nothing to unbind by; its duration ends it.
+          result.errors++;
+          log.warn('orphan binding without a known subscription', { orderId, numberX });
+          continue;
+        }
+        await reconciliation.unbind({ subscriptionId: owner.subscriptionId });
         result.orphansUnbound++;
-        log.info('orphan binding unbound', { orderId, subscriptionId: b.subscriptionId, numberX });
+        log.info('orphan binding unbound', { orderId, subscriptionId: owner.subscriptionId, numberX });
       } catch {
         result.errors++;
       }

@@ -91,8 +91,9 @@ export class FakeProvider {
             numberX: b.numberX,
             userData: b.userData,
             subscribedAt: null,
+            ybCount: b.yb.size,
           })),
-      bindingOwnership: async () => 'orphan',
+      bindingOwnership: async ({ subscriptionId }) => ({ ownership: 'orphan', subscriptionId }),
     };
   }
 }

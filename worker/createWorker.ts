@@ -1,0 +1,50 @@
+import { Client } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities, type ActivityMetrics, type ProviderPort } from '../activities';
+import { createLogger, type Logger } from '../lib/log';
+import { PrivateNumberClient } from '../provider';
+import { getWorkflowBundle } from './bundle';
+
+export interface BindflowWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  provider: { baseUrl: string; appKey: string; appSecret: string; ca?: string | Buffer };
+  /** HMAC-SHA256 key of notifications to userCallbackUrl. */
+  callbackSecret?: string;
+  /** The app's privacy numbers: needed to find a bind whose response was lost, and by reconciliation. */
+  numberPool?: string[];
+  metrics?: ActivityMetrics;
+  log?: Logger;
+  /** Replaces the provider client built from `provider` (tests wrap the real one). */
+  providerClient?: ProviderPort;
+  /** How long in-flight activities get to finish on shutdown. Default 10 s. */
+  shutdownGraceTime?: Duration;
+}
+
+/** A worker running orderBinding and reconcileBindings with every activity, on pre-bundled workflow code. */
+export async function createBindflowWorker(opts: BindflowWorkerOptions): Promise<Worker> {
+  const log = opts.log ?? createLogger('worker', { taskQueue: opts.taskQueue });
+  const provider = opts.providerClient ?? new PrivateNumberClient(opts.provider);
+  const client = new Client({ connection: opts.connection, namespace: opts.namespace });
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    workflowBundle: await getWorkflowBundle(),
+    activities: createActivities({
+      provider,
+      client,
+      numberPool: opts.numberPool ?? [],
+      ...(opts.callbackSecret ? { callbackSecret: opts.callbackSecret } : {}),
+      log,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    }),
+    // Activities are short I/O calls; workflows are many and mostly idle (cached for quick updates).
+    maxConcurrentActivityTaskExecutions: 50,
+    maxConcurrentWorkflowTaskExecutions: 40,
+    maxCachedWorkflows: 1000,
+    shutdownGraceTime: opts.shutdownGraceTime ?? '10s',
+  });
+}

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { freePort } from '../lib/ports';
+import { loadEnv, type Env } from '../lib/config';
+import { createLogger } from '../lib/log';
+import { getWorkflowBundle } from './bundle';
+import { createBindflowWorker } from './createWorker';
+import { BindflowMetrics, startMetricsServer } from './metrics';
+import { sdkLogger } from './sdkLogger';
+
+// `npx bindflow worker`: one process, one worker on $TEMPORAL_TASK_QUEUE, metrics, masked JSON logs,
+// and a graceful stop on SIGTERM/SIGINT (in-flight activities get the grace time to finish).
+
+function pem(value: string): Buffer {
+  // Either the PEM itself or a path to it.
+  return Buffer.from(value.includes('-----BEGIN') ? value : fs.readFileSync(value, 'utf8'));
+}
+
+export function numberPoolFromEnv(env: Pick<Env, 'PRIVATENUMBER_NUMBER_POOL'>): string[] {
+  return (env.PRIVATENUMBER_NUMBER_POOL ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export async function runWorker(env: Env = loadEnv()): Promise<void> {
+  const log = createLogger('worker');
+  // The SDK exports its metrics on an internal loopback port; /metrics on BINDFLOW_METRICS_PORT serves both.
+  const sdkPort = await freePort();
+  Runtime.install({
+    logger: sdkLogger(createLogger('temporal-sdk')),
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}` } } },
+  });
+  const metrics = new BindflowMetrics({ defaultMetrics: true });
+  const metricsServer = await startMetricsServer(
+    metrics,
+    env.BINDFLOW_METRICS_PORT,
+    `http://127.0.0.1:${sdkPort}/metrics`,
+  );
+
+  const tls =
+    env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
+      ? { clientCertPair: { crt: pem(env.TEMPORAL_TLS_CERT), key: pem(env.TEMPORAL_TLS_KEY) } }
+      : env.TEMPORAL_API_KEY
+        ? true
+        : undefined;
+  const connection = await NativeConnection.connect({
+    address: env.TEMPORAL_ADDRESS,
+    ...(tls ? { tls } : {}),
+    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
+  });
+  await getWorkflowBundle();
+  const numberPool = numberPoolFromEnv(env);
+  if (numberPool.length === 0) {
+    log.warn(
+      'PRIVATENUMBER_NUMBER_POOL is empty: lost bind responses and orphans are left to their provider-side duration',
+    );
+  }
+  const worker = await createBindflowWorker({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    provider: {
+      baseUrl: env.PRIVATENUMBER_BASE_URL,
+      appKey: env.PRIVATENUMBER_APP_KEY,
+      appSecret: env.PRIVATENUMBER_APP_SECRET,
+      ...(env.PRIVATENUMBER_CA_FILE ? { ca: fs.readFileSync(env.PRIVATENUMBER_CA_FILE) } : {}),
+    },
+    ...(env.BINDFLOW_CALLBACK_SECRET ? { callbackSecret: env.BINDFLOW_CALLBACK_SECRET } : {}),
+    numberPool,
+    metrics,
+    log,
+  });
+
+  const stop = (signal: string) => {
+    log.info('shutting down', { signal });
+    worker.shutdown();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
+  log.info('worker started', {
+    address: env.TEMPORAL_ADDRESS,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    metrics: `http://127.0.0.1:${env.BINDFLOW_METRICS_PORT}/metrics`,
+    numberPool: numberPool.length,
+  });
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+    log.info('worker stopped');
+  }
+}
