@@ -86,17 +86,19 @@ export function bindingActivities(
     },
 
     async unbind(input) {
-      try {
-        await provider.unbind({
-          subscriptionId: input.subscriptionId,
-          ...(input.numberY ? { yNum: input.numberY } : input.partyB ? { bNum: input.partyB } : {}),
-        });
-        return { alreadyGone: false };
-      } catch (err) {
-        // 1016001: already gone (expired, or an earlier attempt whose answer was lost): done.
-        if (isNotFound(err)) return { alreadyGone: true };
-        throw toActivityFailure(err);
-      }
+      return withHeartbeat(async () => {
+        try {
+          await provider.unbind({
+            subscriptionId: input.subscriptionId,
+            ...(input.numberY ? { yNum: input.numberY } : input.partyB ? { bNum: input.partyB } : {}),
+          });
+          return { alreadyGone: false };
+        } catch (err) {
+          // 1016001: already gone (expired, or an earlier attempt whose answer was lost): done.
+          if (isNotFound(err)) return { alreadyGone: true };
+          throw toActivityFailure(err);
+        }
+      });
     },
 
     async unbindByUserData({ userData }) {

@@ -6,13 +6,16 @@ import type { BindflowActivities } from '../activities/types';
 
 /** Binds: bounded, so a provider that keeps failing ends in the saga instead of waiting forever. */
 export const binds = proxyActivities<Pick<BindflowActivities, 'bindAx' | 'bindYb'>>({
-  startToCloseTimeout: '30s',
+  startToCloseTimeout: '2m',
+  // Binds heartbeat while the call is in flight: a worker dying mid-bind is noticed in seconds.
+  heartbeatTimeout: '5s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8 },
 });
 
 /** Unbinds and recovery sweeps: retried until they succeed, a leak is worse than a late unbind. */
 export const cleanup = proxyActivities<Pick<BindflowActivities, 'unbind' | 'unbindByUserData'>>({
   startToCloseTimeout: '2m',
+  heartbeatTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
 });
 

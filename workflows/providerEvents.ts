@@ -19,7 +19,7 @@ export interface CallEventPushLike {
 
 export interface FeeRecordLike {
   icid: string;
-  sessionId: string;
+  sessionId?: string | null;
   direction?: number | string | null;
   subscriptionId?: string | null;
   userData?: string | null;
@@ -81,7 +81,8 @@ export function callRecordFromFee(r: FeeRecordLike): CallRecord {
     kind: 'callRecord',
     dedupKey: `rec:${r.icid}`,
     recordId: r.icid,
-    sessionId: r.sessionId,
+    // A record without a sessionId still is one call: keyed by its own id.
+    sessionId: r.sessionId ?? `icid:${r.icid}`,
     subscriptionId: r.subscriptionId ?? null,
     userData: r.userData ?? null,
     direction: toInt(r.direction),

@@ -1,0 +1,178 @@
+import type { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { connectDevServer, uniqueTaskQueue } from '../helpers/devServer';
+import { orderBinding } from '../../workflows';
+import * as msg from '../../workflows/messages';
+import type { OrderBindingInput } from '../../workflows/types';
+import { bindingsOf, startSimHarness, startSimWorker, type SimHarness } from '../workflow/simHarness';
+
+// orderBinding against a real dev server and the provider simulator: pushes become signals, faults
+// are injected at the provider, and at the end no binding is left that no workflow owns.
+
+let client: Client;
+let connection: NativeConnection;
+let closeConnection: () => Promise<void>;
+let h: SimHarness;
+let stopWorker: () => Promise<void>;
+let adoptedMetric: () => Promise<number>;
+const taskQueue = uniqueTaskQueue('wf-sim');
+const A = '+8613800000001';
+const B = '+8613800000002';
+let seq = 0;
+
+beforeAll(async () => {
+  const c = await connectDevServer();
+  client = c.client;
+  connection = c.nativeConnection;
+  closeConnection = async () => {
+    await c.nativeConnection.close();
+    await c.connection.close();
+  };
+  h = await startSimHarness(client);
+  const w = await startSimWorker(connection, taskQueue, h);
+  stopWorker = async () => {
+    w.worker.shutdown();
+    await w.running;
+  };
+  adoptedMetric = async () =>
+    (await w.metrics.registry.getSingleMetric('bindflow_adopted_bindings_total')!.get()).values.reduce(
+      (s, v) => s + v.value,
+      0,
+    );
+});
+
+afterAll(async () => {
+  await stopWorker?.();
+  await h?.close();
+  await closeConnection?.();
+});
+
+afterEach(() => {
+  h.sim.setFaults([]);
+});
+
+function order(overrides: Partial<OrderBindingInput> = {}): OrderBindingInput {
+  return {
+    orderId: `it-${process.pid}-${++seq}`,
+    partyA: A,
+    parties: [{ label: 'b', number: B }],
+    areaCode: '0755',
+    durationSeconds: 3600,
+    record: true,
+    ...overrides,
+  };
+}
+
+async function start(input: OrderBindingInput) {
+  return client.workflow.start(orderBinding, { taskQueue, workflowId: `binding-${input.orderId}`, args: [input] });
+}
+
+async function waitFor<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('binds at the provider, records a call from its pushes, releases: nothing left behind', async () => {
+  const input = order();
+  const handle = await start(input);
+  const bound = await handle.executeUpdate(msg.awaitBound, { args: [20_000] });
+  expect(bound.state).toBe('bound');
+  const [binding] = bindingsOf(h.sim, input.orderId);
+  expect(binding.numX).toBe(bound.numberX);
+  expect(binding.yb).toEqual([expect.objectContaining({ numB: B, numY: bound.parties[0].numberY })]);
+  expect(binding.userData).toMatch(/^bf1:/);
+  expect(binding.userData).not.toContain('13800000002');
+  // Safety net: the provider ends the binding after lifetime + max extension (default: duration) + margin.
+  const providerLife = Date.parse(binding.expiresAt!) - Date.parse(binding.createdAt);
+  expect(providerLife / 1000).toBeGreaterThanOrEqual(3600 * 2);
+
+  // B dials X and reaches A; the platform pushes the call's events and its record (re-pushes included).
+  const call = h.sim.call({ from: B, to: bound.numberX!, answer: true, talkSeconds: 42 });
+  expect(call.connectedTo).toBe(A);
+  await h.sim.settlePushes();
+  const view = await waitFor(
+    () => handle.query(msg.getBinding),
+    (v) => v.calls.length === 1 && v.calls[0].recordingUrl !== null,
+  );
+  expect(view.calls[0]).toMatchObject({
+    sessionId: call.sessionId,
+    direction: 'b-to-a',
+    partyLabel: 'b',
+    talkSeconds: 42,
+    outcome: 'answered',
+    recorded: true,
+  });
+  expect(view.calls[0].recordingUrl).toMatch(/^https?:\/\//);
+
+  const released = await handle.executeUpdate(msg.release, { args: [{ reason: 'done' }] });
+  expect(released.state).toBe('released');
+  expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
+  expect((await handle.result()).state).toBe('released');
+});
+
+test.each(['http500', 'timeout', 'commitThenDrop'] as const)(
+  'a %s fault on each provider call is survived with exactly one binding, then none',
+  async (fault) => {
+    const input = order({ record: false });
+    h.sim.setFaults([
+      { api: 'bindAx', fault, count: 1 },
+      { api: 'bindYb', fault, count: 1 },
+    ]);
+    const handle = await start(input);
+    const bound = await handle.executeUpdate(msg.awaitBound, { args: [30_000] });
+    expect(bound.state).toBe('bound');
+    const mine = bindingsOf(h.sim, input.orderId);
+    expect(mine).toHaveLength(1);
+    expect(mine[0].subscriptionId).toBe(bound.subscriptionId);
+    expect(mine[0].yb).toHaveLength(1);
+
+    h.sim.setFaults([{ api: 'unbind', fault, count: 1 }]);
+    await handle.executeUpdate(msg.release, { args: [{}] });
+    expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
+  },
+  60_000,
+);
+
+test('a bind whose response was dropped after commit is adopted, not bound twice', async () => {
+  const before = await adoptedMetric();
+  const input = order({ record: false });
+  h.sim.setFaults([{ api: 'bindAx', fault: 'commitThenDrop', count: 1 }]);
+  const handle = await start(input);
+  const bound = await handle.executeUpdate(msg.awaitBound, { args: [30_000] });
+  expect(bound.state).toBe('bound');
+  expect(bindingsOf(h.sim, input.orderId)).toHaveLength(1);
+  expect(await adoptedMetric()).toBe(before + 1);
+  await handle.executeUpdate(msg.release, { args: [{}] });
+  expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
+});
+
+test('flow control is retried no sooner than 60 s later', async () => {
+  const input = order({ record: false });
+  h.sim.setFaults([{ api: 'bindAx', fault: 'flowControl', count: 1 }]);
+  const handle = await start(input);
+  const pending = await waitFor(
+    async () => (await handle.describe()).raw.pendingActivities ?? [],
+    (p) => p.length === 1 && (p[0].attempt ?? 0) >= 2,
+  );
+  const next = pending[0].nextAttemptScheduleTime;
+  const lastFailed = pending[0].lastFailure?.message ?? '';
+  expect(lastFailed).toMatch(/1010010/);
+  const nextMs = Number(next?.seconds ?? 0) * 1000;
+  expect(nextMs - Date.now()).toBeGreaterThan(50_000);
+  expect((await handle.query(msg.getBinding)).state).toBe('binding');
+  await handle.terminate('test over');
+  expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
+});
+
+test('a permanent provider rejection fails the order at once with the reason', async () => {
+  const input = order({ areaCode: '0999', record: false });
+  const handle = await start(input);
+  const summary = await handle.result();
+  expect(summary.state).toBe('failed');
+  expect(summary.reason).toMatch(/1011002|1012001|1010002/);
+  expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
+});
