@@ -1,0 +1,97 @@
+// Records the replay fixtures under test/fixtures/histories (run on purpose, after an intended and
+// compatible change): `npx tsx test/workflow/recordHistories.ts`. test/unit/workflowReplay.test.ts
+// replays them against the current workflow code, so an accidental nondeterministic change fails.
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyToJson } from './histories';
+import { orderBinding, reconcileBindings } from '../../workflows';
+import * as msg from '../../workflows/messages';
+import { providerEventsFromPush } from '../../workflows/providerEvents';
+import { createEnvWithSearchAttributes, createFakeWorker, FakeProvider, input, taskQueue } from './fakeProvider';
+
+const OUT = path.join(__dirname, '..', 'fixtures', 'histories');
+
+async function main(): Promise<void> {
+  const env = await createEnvWithSearchAttributes();
+  const provider = new FakeProvider();
+  const queue = taskQueue('record');
+  const worker = await createFakeWorker(env, provider, queue);
+  const running = worker.run();
+  const start = (orderId: string, overrides: Record<string, unknown> = {}) =>
+    env.client.workflow.start(orderBinding, {
+      taskQueue: queue,
+      workflowId: `binding-${orderId}`,
+      args: [input(orderId, overrides)],
+    });
+  const save = async (name: string, workflowId: string) => {
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    fs.writeFileSync(path.join(OUT, `${name}.json`), historyToJson(history) + '\n');
+  };
+  try {
+    // Expiry after an extension, with a call and a recording, and notifications.
+    const h1 = await start('rec-expiry', { record: true, userCallbackUrl: 'https://orders.example/hooks' });
+    const b1 = await h1.executeUpdate(msg.awaitBound, { args: [10_000] });
+    await h1.executeUpdate(msg.extend, { args: [{ durationSeconds: 600 }] });
+    const common = { sessionId: 's-1', subscriptionId: b1.subscriptionId, userData: 'bf1:rec-expiry:abc' };
+    await h1.signal(msg.providerEvents, [
+      ...providerEventsFromPush({
+        eventType: 'callin',
+        statusInfo: { ...common, timestamp: '2026-11-29 10:00:00', caller: '+8613800000002', called: b1.numberX },
+      }),
+      ...providerEventsFromPush({
+        eventType: 'fee',
+        feeLst: [
+          {
+            ...common,
+            icid: 'icid-1',
+            direction: 0,
+            callInTime: '2026-11-29 10:00:00',
+            fwdAnswerTime: '2026-11-29 10:00:05',
+            callEndTime: '2026-11-29 10:00:47',
+            recordFlag: 1,
+            recordDomain: 'ostor.example',
+            recordObjectName: 'rec-1.wav',
+          },
+        ],
+      }),
+    ]);
+    await h1.result();
+    await save('orderBinding-expiry-extension-call', h1.workflowId);
+
+    // Reassignment, a party added and removed, then release.
+    const h2 = await start('rec-reassign');
+    await h2.executeUpdate(msg.awaitBound, { args: [10_000] });
+    await h2.executeUpdate(msg.setParty, { args: [{ label: 'b', number: '+8613800000003' }] });
+    await h2.executeUpdate(msg.setParty, { args: [{ label: 'shop', number: '+8613800000004' }] });
+    await h2.executeUpdate(msg.removeParty, { args: [{ label: 'shop' }] });
+    await h2.executeUpdate(msg.release, { args: [{ reason: 'delivered' }] });
+    await h2.result();
+    await save('orderBinding-reassign-release', h2.workflowId);
+
+    // The saga on a rejected YB.
+    provider.rejectYbFor.add('+8613800000009');
+    const h3 = await start('rec-saga', { parties: [{ label: 'b', number: '+8613800000009' }] });
+    await h3.result();
+    await save('orderBinding-saga', h3.workflowId);
+
+    // A reconciliation run with one orphan.
+    const h4 = await start('rec-orphan');
+    const b4 = await h4.executeUpdate(msg.awaitBound, { args: [10_000] });
+    await h4.terminate('leave an orphan');
+    await env.client.workflow.execute(reconcileBindings, {
+      taskQueue: queue,
+      workflowId: 'reconcile-rec',
+      args: [{ numberPool: [b4.numberX!], graceSeconds: 0 }],
+    });
+    await save('reconcileBindings-orphan', 'reconcile-rec');
+  } finally {
+    worker.shutdown();
+    await running;
+    await env.teardown();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
