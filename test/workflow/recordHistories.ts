@@ -1,4 +1,5 @@
 // Records the replay fixtures under test/fixtures/histories (run on purpose, after an intended and
+// compatible change; then `npx prettier --write test/fixtures/histories`)
 // compatible change): `npx tsx test/workflow/recordHistories.ts`. test/unit/workflowReplay.test.ts
 // replays them against the current workflow code, so an accidental nondeterministic change fails.
 import fs from 'node:fs';
