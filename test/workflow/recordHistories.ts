@@ -1,6 +1,6 @@
 // Records the replay fixtures under test/fixtures/histories (run on purpose, after an intended and
-// compatible change; then `npx prettier --write test/fixtures/histories`)
-// compatible change): `npx tsx test/workflow/recordHistories.ts`. test/unit/workflowReplay.test.ts
+// compatible change): `node -r tsx/cjs test/workflow/recordHistories.ts && npx prettier --write
+// test/fixtures/histories`. test/unit/workflowReplay.test.ts
 // replays them against the current workflow code, so an accidental nondeterministic change fails.
 import fs from 'node:fs';
 import path from 'node:path';
