@@ -6,7 +6,7 @@ import { ENCODING } from '../../lib/codec';
 import { artifactPath } from '../helpers/browser';
 import { devServerAddress, uniqueTaskQueue } from '../helpers/devServer';
 import { collectWirePayloads, findInClear, type WirePayload } from '../fixtures/webui/clearText';
-import { startEncryptedStack, type Stack } from '../fixtures/webui/stack';
+import { callApi, startEncryptedStack, type Stack } from '../fixtures/webui/stack';
 
 // With BINDFLOW_PAYLOAD_KEY set, what Temporal stores (and what anyone with access to its database,
 // its CLI or its Web UI without the codec sees) holds no party number; the codec server, for a
@@ -44,13 +44,8 @@ async function historyFromCli(): Promise<unknown> {
   return JSON.parse(stdout);
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(`${stack.apiUrl}${path}`, {
-    method,
-    headers: { ...stack.auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: await res.json() };
+function api(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown) {
+  return callApi(stack, method, path, body);
 }
 
 async function codecDecode(payloads: WirePayload[], headers: Record<string, string>) {
@@ -62,9 +57,18 @@ async function codecDecode(payloads: WirePayload[], headers: Record<string, stri
   return { status: res.status, json: (await res.json()) as { payloads?: WirePayload[] } };
 }
 
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 beforeAll(async () => {
   stack = await startEncryptedStack({ temporalAddress: devServerAddress(), taskQueue: uniqueTaskQueue('encryption') });
-  // A whole life: bind, reassign the driver (update payloads), extend, release (the result).
+  // A whole life: bind, reassign the driver (update payloads), a call (provider pushes become signals),
+  // extend, release (the result).
   const bound = await api('PUT', `/v1/orders/${orderId}/binding`, {
     partyA: PARTY_A,
     partyB: PARTY_B,
@@ -73,6 +77,13 @@ beforeAll(async () => {
   });
   expect(bound.status).toBe(201);
   expect((await api('PUT', `/v1/orders/${orderId}/binding/parties/b`, { number: PARTY_B2 })).status).toBe(200);
+  const call = stack.sim.call({ from: PARTY_B2, to: bound.json.numberX as string, answer: true, talkSeconds: 7 });
+  expect(call.connectedTo).toBe(PARTY_A);
+  await stack.sim.settlePushes();
+  await waitFor(async () => {
+    const calls = (await api('GET', `/v1/orders/${orderId}/binding`)).json.calls as Array<{ talkSeconds: number }>;
+    return calls.some((c) => c.talkSeconds === 7);
+  });
   expect((await api('POST', `/v1/orders/${orderId}/binding/extend`, { durationSeconds: 600 })).status).toBe(200);
   expect((await api('DELETE', `/v1/orders/${orderId}/binding`)).status).toBe(200);
   await stack.client.workflow.getHandle(workflowId).result();
@@ -87,8 +98,12 @@ describe('payload encryption (BINDFLOW_PAYLOAD_KEY set)', () => {
     const history = await historyFromCli();
     fs.writeFileSync(artifactPath('encryption-history.json'), JSON.stringify(history, null, 1));
     const payloads = collectWirePayloads(history);
-    // Input, activity arguments and results, update arguments and results, the workflow's result.
+    // Input, activity arguments and results, update arguments and results, signals, the result.
     expect(payloads.length).toBeGreaterThanOrEqual(8);
+    const signals = (history as { events: Array<Record<string, unknown>> }).events.filter(
+      (e) => e.workflowExecutionSignaledEventAttributes,
+    );
+    expect(signals.length).toBeGreaterThan(0);
     for (const p of payloads) {
       expect(Buffer.from(p.metadata.encoding ?? '', 'base64').toString()).toBe(ENCODING);
     }

@@ -23,6 +23,9 @@ const UPDATE_DOCS = process.env.BINDFLOW_UPDATE_DOCS_SCREENSHOT === '1';
 
 const UI_TIMEOUT_MS = 60_000;
 
+// Functions passed to page.evaluate run in the browser; the project compiles without the DOM lib.
+declare const document: { body: { innerText: string } | null };
+
 if (!chromiumAvailable()) {
   describe('Temporal Web UI in a real browser', () => {
     test.skip(CHROMIUM_MISSING, () => undefined);
@@ -98,7 +101,7 @@ if (!chromiumAvailable()) {
         await page.waitForURL(/\/workflows\/binding-webui-[^/]+\/[0-9a-f-]+\//);
         // The stored input is ciphertext: a party number on the page can only come from the codec server.
         await page.waitForFunction(
-          (numbers) => numbers.every((n) => document.body.innerText.includes(n)),
+          (numbers) => numbers.every((n) => document.body?.innerText.includes(n)),
           [PARTY_A, PARTY_B],
           { timeout: UI_TIMEOUT_MS, polling: 500 },
         );
