@@ -124,7 +124,7 @@ describe('bindAx', () => {
   test('a retry that finds nothing binds', async () => {
     const { port, calls } = fakeProvider();
     const acts = bindingActivities({ provider: port, numberPool: [X], log });
-    const r = await new MockActivityEnvironment({ attempt: 3 }).run(acts.bindAx, axInput);
+    const r = (await new MockActivityEnvironment({ attempt: 3 }).run(acts.bindAx, axInput)) as { adopted: boolean };
     expect(r.adopted).toBe(false);
     expect(calls).toEqual([`query:${X}`, 'bindAx']);
   });
