@@ -1,10 +1,11 @@
 import { Client } from '@temporalio/client';
-import type { Duration } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, type ActivityMetrics, type ProviderPort } from '../activities';
+import { createActivities, type ProviderPort } from '../activities';
 import { createLogger, type Logger } from '../lib/log';
 import { PrivateNumberClient } from '../provider';
 import { getWorkflowBundle } from './bundle';
+import type { BindflowMetrics } from './metrics';
 
 export interface BindflowWorkerOptions {
   connection: NativeConnection;
@@ -15,10 +16,12 @@ export interface BindflowWorkerOptions {
   callbackSecret?: string;
   /** The app's privacy numbers: needed to find a bind whose response was lost, and by reconciliation. */
   numberPool?: string[];
-  metrics?: ActivityMetrics;
+  metrics?: BindflowMetrics;
   log?: Logger;
   /** Replaces the provider client built from `provider` (tests wrap the real one). */
   providerClient?: ProviderPort;
+  /** Payload codec (encryption) shared with every client of the namespace. */
+  dataConverter?: DataConverter;
   /** How long in-flight activities get to finish on shutdown. Default 10 s. */
   shutdownGraceTime?: Duration;
 }
@@ -26,13 +29,19 @@ export interface BindflowWorkerOptions {
 /** A worker running orderBinding and reconcileBindings with every activity, on pre-bundled workflow code. */
 export async function createBindflowWorker(opts: BindflowWorkerOptions): Promise<Worker> {
   const log = opts.log ?? createLogger('worker', { taskQueue: opts.taskQueue });
-  const provider = opts.providerClient ?? new PrivateNumberClient(opts.provider);
-  const client = new Client({ connection: opts.connection, namespace: opts.namespace });
+  const raw = opts.providerClient ?? new PrivateNumberClient(opts.provider);
+  const provider = opts.metrics ? opts.metrics.meter(raw) : raw;
+  const client = new Client({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    dataConverter: opts.dataConverter,
+  });
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowBundle: await getWorkflowBundle(),
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     activities: createActivities({
       provider,
       client,

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { request } from 'undici';
-import type { ActivityMetrics } from '../activities';
+import type { ActivityMetrics, ProviderPort } from '../activities';
+import { isProviderError } from '../provider';
 
 // One scrape endpoint for everything: bindflow's own counters (prom-client) followed by the Temporal
 // SDK runtime's metrics, which the SDK serves on an internal loopback port that we proxy.
@@ -21,6 +22,13 @@ export class BindflowMetrics implements ActivityMetrics {
     registers: [this.registry],
   });
 
+  private readonly providerCallsTotal = new Counter({
+    name: 'bindflow_provider_calls_total',
+    help: 'Calls to the privacy-number provider, by API and result (ok, or the result/local error code)',
+    labelNames: ['api', 'result'],
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'bindflow_process_' });
   }
@@ -31,6 +39,29 @@ export class BindflowMetrics implements ActivityMetrics {
 
   notification(outcome: 'delivered' | 'rejected' | 'failed'): void {
     this.notificationsTotal.inc({ outcome });
+  }
+
+  /** The provider client, counting every call by API and result. */
+  meter(provider: ProviderPort): ProviderPort {
+    const count = <A extends unknown[], R>(api: string, fn: (...args: A) => Promise<R>) => {
+      return async (...args: A): Promise<R> => {
+        try {
+          const r = await fn(...args);
+          this.providerCallsTotal.inc({ api, result: 'ok' });
+          return r;
+        } catch (err) {
+          this.providerCallsTotal.inc({ api, result: isProviderError(err) ? err.code : 'error' });
+          throw err;
+        }
+      };
+    };
+    return {
+      bindAx: count('bindAx', (req) => provider.bindAx(req)),
+      bindYb: count('bindYb', (req) => provider.bindYb(req)),
+      unbind: count('unbind', (p) => provider.unbind(p)),
+      query: count('query', (p) => provider.query(p)),
+      recordingUrl: count('recordingUrl', (p) => provider.recordingUrl(p)),
+    };
   }
 }
 

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { freePort } from '../lib/ports';
 import { loadEnv, type Env } from '../lib/config';
+import { dataConverterFromEnv } from '../lib/codec';
 import { createLogger } from '../lib/log';
 import { getWorkflowBundle } from './bundle';
 import { createBindflowWorker } from './createWorker';
@@ -70,6 +71,7 @@ export async function runWorker(env: Env = loadEnv()): Promise<void> {
     numberPool,
     metrics,
     log,
+    dataConverter: dataConverterFromEnv(env),
   });
 
   const stop = (signal: string) => {

@@ -92,6 +92,7 @@ test('serves metrics, logs masked JSON, binds, and stops gracefully on SIGTERM',
   const text = await res.body.text();
   expect(res.statusCode).toBe(200);
   expect(text).toContain('bindflow_notifications_total');
+  expect(text).toMatch(/bindflow_provider_calls_total\{api="bindAx",result="ok"\} 1/);
   expect(text).toMatch(/^temporal_\w+/m); // the SDK runtime's own metrics, proxied
 
   child.kill('SIGTERM');
