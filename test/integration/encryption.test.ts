@@ -20,6 +20,8 @@ const PARTY_B2 = '+8613977770003'; // the reassigned driver
 const PARTIES = [PARTY_A, PARTY_B, PARTY_B2];
 
 let stack: Stack;
+let numberX: string;
+let numberY: string;
 const orderId = `enc-${Date.now().toString(36)}`;
 const workflowId = `binding-${orderId}`;
 
@@ -76,8 +78,11 @@ beforeAll(async () => {
     durationSeconds: 3600,
   });
   expect(bound.status).toBe(201);
-  expect((await api('PUT', `/v1/orders/${orderId}/binding/parties/b`, { number: PARTY_B2 })).status).toBe(200);
-  const call = stack.sim.call({ from: PARTY_B2, to: bound.json.numberX as string, answer: true, talkSeconds: 7 });
+  numberX = bound.json.numberX as string;
+  const reassigned = await api('PUT', `/v1/orders/${orderId}/binding/parties/b`, { number: PARTY_B2 });
+  expect(reassigned.status).toBe(200);
+  numberY = (reassigned.json.parties as Array<{ numberY: string }>)[0].numberY;
+  const call = stack.sim.call({ from: PARTY_B2, to: numberX, answer: true, talkSeconds: 7 });
   expect(call.connectedTo).toBe(PARTY_A);
   await stack.sim.settlePushes();
   await waitFor(async () => {
@@ -153,5 +158,29 @@ describe('payload encryption (BINDFLOW_PAYLOAD_KEY set)', () => {
     expect(meta.currentDetails).toContain(`order ${orderId}`);
     expect(meta.currentDetails).toContain('released');
     expect(findInClear(meta, PARTIES)).toEqual([]);
+  });
+
+  test("the operators' filters (docs/operator-guide.md) find the run by its search attributes", async () => {
+    // Its expiry is 70 minutes away (1 h + the 10-minute extension): "expiring within 71 minutes".
+    const soon = new Date(Date.now() + 71 * 60_000).toISOString();
+    const filters = [
+      `PrivacyNumberX = "${numberX}"`,
+      `PrivacyNumbersY = "${numberY}"`,
+      `BindingState = "released" AND AreaCode = "0755"`,
+      `ExpiresAt > "${new Date().toISOString()}" AND ExpiresAt < "${soon}"`,
+      `WorkflowType = "orderBinding" AND ExecutionStatus = "Completed"`,
+    ];
+    for (const filter of filters) {
+      const ids: string[] = [];
+      for await (const wf of stack.rawClient.workflow.list({ query: `OrderId = "${orderId}" AND ${filter}` }))
+        ids.push(wf.workflowId);
+      expect({ filter, ids }).toEqual({ filter, ids: [workflowId] });
+    }
+    const none: string[] = [];
+    for await (const wf of stack.rawClient.workflow.list({
+      query: `OrderId = "${orderId}" AND BindingState = "bound"`,
+    }))
+      none.push(wf.workflowId);
+    expect(none).toEqual([]);
   });
 });

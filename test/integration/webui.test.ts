@@ -18,7 +18,7 @@ const PARTY_B = '+8613966660002';
 const suffix = Date.now().toString(36);
 const orderId = `webui-${suffix}`;
 const otherOrderId = `webui-other-${suffix}`;
-/** Set to refresh the README's screenshot from this run. */
+/** Set to refresh the README's screenshots (docs/images/) from this run. */
 const UPDATE_DOCS = process.env.BINDFLOW_UPDATE_DOCS_SCREENSHOT === '1';
 
 const UI_TIMEOUT_MS = 60_000;
@@ -89,7 +89,7 @@ if (!chromiumAvailable()) {
         await waitOrReload(page, () => link.waitFor({ state: 'visible', timeout: 10_000 }));
         await page.getByRole('link', { name: 'orderBinding' }).first().waitFor();
         expect(await page.getByRole('link', { name: `binding-${otherOrderId}`, exact: true }).count()).toBe(0);
-        await page.screenshot({ path: artifactPath('webui-list.png'), fullPage: true });
+        await screenshot(page, 'webui-list.png');
       },
       UI_TIMEOUT_MS * 2,
     );
@@ -108,9 +108,7 @@ if (!chromiumAvailable()) {
         expect(decodeResponses).toContain(200);
         expect(decodeResponses.filter((s) => s !== 200)).toEqual([]);
         await page.getByText(`"orderId": "${orderId}"`).first().waitFor();
-        const shot = artifactPath('webui-run.png');
-        await page.screenshot({ path: shot });
-        if (UPDATE_DOCS) fs.copyFileSync(shot, path.join(PROJECT_ROOT, 'docs', 'images', 'webui-run.png'));
+        await screenshot(page, 'webui-run.png');
       },
       UI_TIMEOUT_MS * 2,
     );
@@ -128,11 +126,18 @@ if (!chromiumAvailable()) {
           return text.includes(summary) && details.test(text);
         });
         for (const n of [PARTY_A, PARTY_B]) expect(text).not.toContain(n.slice(3));
-        await page.screenshot({ path: artifactPath('webui-metadata.png') });
+        await screenshot(page, 'webui-metadata.png');
       },
       UI_TIMEOUT_MS * 2,
     );
   });
+}
+
+/** A screenshot kept in test-artifacts/ (and, with BINDFLOW_UPDATE_DOCS_SCREENSHOT=1, in docs/images/). */
+async function screenshot(page: Page, name: string): Promise<void> {
+  const file = artifactPath(name);
+  await page.screenshot({ path: file });
+  if (UPDATE_DOCS) fs.copyFileSync(file, path.join(PROJECT_ROOT, 'docs', 'images', name));
 }
 
 async function allFramesText(page: Page): Promise<string> {
