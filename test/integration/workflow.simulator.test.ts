@@ -114,6 +114,22 @@ test('binds at the provider, records a call from its pushes, releases: nothing l
   expect((await handle.result()).state).toBe('released');
 });
 
+test('reassigning B at the provider: the old YB goes, a new one comes, A keeps X', async () => {
+  const input = order({ record: false });
+  const handle = await start(input);
+  const bound = await handle.executeUpdate(msg.awaitBound, { args: [20_000] });
+  const B2 = '+8613800000009';
+  const after = await handle.executeUpdate(msg.setParty, { args: [{ label: 'b', number: B2 }] });
+  expect(after.numberX).toBe(bound.numberX);
+  const [binding] = bindingsOf(h.sim, input.orderId);
+  expect(binding.yb.map((y) => y.numB)).toEqual([B2]);
+  expect(after.parties[0].numberY).toBe(binding.yb[0].numY);
+  // The new driver dials X and reaches A.
+  expect(h.sim.call({ from: B2, to: bound.numberX!, talkSeconds: 5 }).connectedTo).toBe(A);
+  await handle.executeUpdate(msg.release, { args: [{}] });
+  expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
+});
+
 test.each(['http500', 'timeout', 'commitThenDrop'] as const)(
   'a %s fault on each provider call is survived with exactly one binding, then none',
   async (fault) => {

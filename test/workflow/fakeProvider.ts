@@ -26,6 +26,8 @@ export class FakeProvider {
   readonly rejectYbFor = new Set<string>();
   /** Reject AX binds permanently (e.g. no free number). */
   rejectAx = false;
+  /** AX binds commit, then their answer is lost (every attempt). */
+  dropAxResponses = false;
   private seq = 0;
 
   liveCount(): number {
@@ -47,6 +49,7 @@ export class FakeProvider {
           yb: new Map(),
         };
         this.bindings.set(b.subscriptionId, b);
+        if (this.dropAxResponses) throw ApplicationFailure.retryable('TIMEOUT: no answer in time', 'Provider');
         return { subscriptionId: b.subscriptionId, numberX: b.numberX, adopted: false };
       },
       bindYb: async (input) => {

@@ -89,6 +89,16 @@ test('a YB rejected at start runs the saga: AX unbound, state failed with the re
   expect((await handle.query(msg.getBinding)).failure?.reason).toMatch(/shop/);
 });
 
+test('binds whose answers are always lost end failed, and what they bound is found and unbound', async () => {
+  provider.dropAxResponses = true;
+  const handle = await start('o-lost');
+  const summary = await handle.result();
+  expect(summary.state).toBe('failed');
+  expect(summary.reason).toMatch(/binding X for party A failed/);
+  expect(provider.calls.filter((c) => c === 'bindAx').length).toBeGreaterThan(1);
+  expect(provider.liveCount()).toBe(0); // every attempt's binding carried the same userData
+});
+
 test('a rejected reassignment fails the update and leaves the order bound without that party', async () => {
   const handle = await start('o-reassign-fail');
   await handle.executeUpdate(msg.awaitBound, { args: [10_000] });
