@@ -25,24 +25,16 @@ let numberY: string;
 const orderId = `enc-${Date.now().toString(36)}`;
 const workflowId = `binding-${orderId}`;
 
-/** The stored history as the `temporal` CLI prints it, with no codec. */
-async function historyFromCli(): Promise<unknown> {
-  const { stdout } = await run(
-    temporalBinaries().cli,
-    [
-      'workflow',
-      'show',
-      '--workflow-id',
-      workflowId,
-      '--address',
-      devServerAddress(),
-      '--namespace',
-      'default',
-      '--output',
-      'json',
-    ],
-    { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, TEMPORAL_CODEC_ENDPOINT: '' } },
-  );
+/** The stored history as the `temporal` CLI prints it: with no codec, or through the codec server. */
+async function historyFromCli(codec?: { endpoint: string; auth: string }): Promise<unknown> {
+  const args = ['workflow', 'show', '--workflow-id', workflowId, '--address', devServerAddress()];
+  args.push('--namespace', 'default', '--output', 'json');
+  if (codec) args.push('--codec-endpoint', codec.endpoint, '--codec-auth', codec.auth);
+  const { stdout } = await run(temporalBinaries().cli, args, {
+    maxBuffer: 64 * 1024 * 1024,
+    // The CLI also reads its codec from the environment and its config file: neither may apply here.
+    env: { ...process.env, TEMPORAL_CODEC_ENDPOINT: '', TEMPORAL_CODEC_AUTH: '', TEMPORAL_CONFIG_FILE: '/dev/null' },
+  });
   return JSON.parse(stdout);
 }
 
@@ -130,6 +122,13 @@ describe('payload encryption (BINDFLOW_PAYLOAD_KEY set)', () => {
     for (const n of PARTIES) expect(text).toContain(n);
     // The detector used above does find numbers in decoded payloads: the first test can fail.
     expect(findInClear(decoded.json, PARTIES).length).toBeGreaterThan(0);
+
+    // What an operator types: the CLI decoding through the codec server with the token.
+    const viaCodec = await historyFromCli({ endpoint: `${stack.apiUrl}/codec`, auth: stack.auth.authorization });
+    for (const p of collectWirePayloads(viaCodec)) {
+      expect(Buffer.from(p.metadata.encoding ?? '', 'base64').toString()).not.toBe(ENCODING);
+    }
+    for (const n of PARTIES) expect(findInClear(viaCodec, [n]).length).toBeGreaterThan(0);
   });
 
   test('search attributes, memo, summary and current details hold no party number', async () => {
