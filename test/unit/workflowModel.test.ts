@@ -9,6 +9,7 @@ import {
   providerDurationSeconds,
 } from '../../workflows/types';
 import { makeUserData, orderIdFromUserData } from '../../workflows/userData';
+import { currentDetails, searchAttributeUpdates, toSummary, type BindingRecord } from '../../workflows/state';
 
 // The workflow's pure parts: input validation, userData, push mapping and call merging.
 
@@ -208,5 +209,47 @@ describe('CallBook', () => {
     for (let i = 0; i < MAX_CALLS_KEPT + 3; i++) book.apply(ev(`c${i}`, 'callin', '2026-11-29 10:00:00'), numbers);
     expect(book.views()).toHaveLength(MAX_CALLS_KEPT);
     expect(book.toState().droppedCalls).toBe(3);
+  });
+});
+
+describe('what operators see (search attributes, details, summary)', () => {
+  test('carries privacy numbers and labels, never a party number', () => {
+    const request = OrderBindingInputSchema.parse(base);
+    const record: BindingRecord = {
+      orderId: 'o-1',
+      workflowId: 'binding-o-1',
+      originalInput: base,
+      request,
+      state: 'bound',
+      subscriptionId: 'sub-1',
+      numberX: '+8675528000001',
+      parties: [{ label: 'b', number: B, numberY: '+8675528000050' }],
+      expiresAtMs: Date.parse('2026-11-29T10:00:00Z'),
+      baseExpiresAtMs: Date.parse('2026-11-29T10:00:00Z'),
+      maxExtensionSeconds: 3600,
+      calls: { calls: [], droppedCalls: 0, ignoredEvents: 0 },
+    };
+    const shown = JSON.stringify([
+      searchAttributeUpdates(record).map((u) => [u.key.name, u.value]),
+      currentDetails(record, 3),
+      toSummary(record, []),
+    ]);
+    expect(shown).toContain('+8675528000001');
+    expect(shown).toContain('+8675528000050');
+    expect(shown).not.toContain(A.slice(1));
+    expect(shown).not.toContain(B.slice(1));
+    expect(
+      searchAttributeUpdates(record)
+        .map((u) => u.key.name)
+        .sort(),
+    ).toEqual([
+      'AreaCode',
+      'BindingState',
+      'ExpiresAt',
+      'OrderId',
+      'PrivacyNumberX',
+      'PrivacyNumbersY',
+      'SubscriptionId',
+    ]);
   });
 });
