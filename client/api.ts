@@ -39,6 +39,12 @@ export interface ApiOptions {
 export function buildApi(opts: ApiOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: opts.bodyLimitBytes ?? 64 * 1024, return503OnClosing: true });
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is 415
+  // An empty JSON body (DELETE from clients that always send a content type) means "no body".
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
+    body === '' ? done(null, undefined) : jsonParser(req, body as string, done),
+  );
   const metrics = createApiMetrics();
   const lib = new BindflowClient({ client: opts.client, taskQueue: opts.taskQueue, patienceMs: opts.bindPatienceMs });
   const expectedToken = Buffer.from(opts.apiToken);
@@ -78,7 +84,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     try {
-      await opts.connection.workflowService.getSystemInfo({});
+      await opts.connection.withDeadline(Date.now() + 2000, () => opts.connection.workflowService.getSystemInfo({}));
       return { status: 'ready', temporal: 'reachable' };
     } catch {
       return reply.code(503).send({ status: 'not ready', temporal: 'unreachable' });
@@ -95,7 +101,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       v1.put('/orders/:orderId/binding', async (req, reply) => {
         const orderId = parseOrderId((req.params as { orderId: string }).orderId);
         const input = bindBodyToInput(orderId, req.body, new Date().toISOString());
-        const out = await lib.bind(input);
+        const out = await lib.bind(input, { patienceMs: preferWaitMs(String(req.headers.prefer ?? '')) });
         const code = out.status === 'created' ? 201 : out.status === 'pending' ? 202 : 200;
         return reply.code(code).send(out.binding);
       });
@@ -139,6 +145,12 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   });
   opts.extend?.(app, { authorize, metrics });
   return app;
+}
+
+/** RFC 7240 `Prefer: wait=N` (seconds, at most 60) shortens or lengthens how long PUT waits before 202. */
+function preferWaitMs(prefer: string | undefined): number | undefined {
+  const m = /(?:^|[,;\s])wait=(\d+)/i.exec(prefer ?? '');
+  return m ? Math.min(Number(m[1]), 60) * 1000 : undefined;
 }
 
 const StateSchema = z.enum(['binding', 'bound', 'released', 'expired', 'failed']);

@@ -156,11 +156,11 @@ const commands: Record<string, Command> = {
     );
   },
   async sim(argv, io) {
-    const { runSimCommand } = await import('./simCommands');
+    const { runSimCommand } = require('./simCommands') as typeof import('./simCommands');
     return runSimCommand(argv, io, USAGE.sim);
   },
   async simulator(argv) {
-    const { runSimulatorCli } = await import('../simulator/cli');
+    const { runSimulatorCli } = require('../simulator/cli') as typeof import('../simulator/cli');
     return runSimulatorCli(argv);
   },
   async api(argv, io) {
@@ -172,8 +172,8 @@ const commands: Record<string, Command> = {
         ),
         0
       );
-    const { startApi } = await import('./apiMain');
-    const { untilSignal } = await import('./processes');
+    const { startApi } = require('./apiMain') as typeof import('./apiMain');
+    const { untilSignal } = require('./processes') as typeof import('./processes');
     const api = await startApi(loadEnv(io.env));
     io.out(`bindflow API listening on ${api.url}`);
     await untilSignal();
@@ -189,18 +189,18 @@ const commands: Record<string, Command> = {
         ),
         0
       );
-    const { runWorker } = await import('../worker/main');
+    const { runWorker } = require('../worker') as typeof import('../worker');
     await runWorker(loadEnv(io.env));
     return 0;
   },
   async dev(argv, io) {
-    const { runDev, DEV_HELP } = await import('./dev');
+    const { runDev, DEV_HELP } = require('./dev') as typeof import('./dev');
     const { help } = parseCommand(argv, {}, DEV_HELP);
     if (help) return (io.out(DEV_HELP), 0);
     return runDev(io);
   },
   async demo(argv, io) {
-    const { runDemo, DEMO_HELP } = await import('./demo');
+    const { runDemo, DEMO_HELP } = require('./demo') as typeof import('./demo');
     const { values, help } = parseCommand(
       argv,
       { ...COMMON, 'api-url': { type: 'string' }, 'sim-url': { type: 'string' } },

@@ -22,6 +22,11 @@ export interface CodecServerOptions {
    * origin needs no token, so the bundled UI decodes without set-up. Never enable it on a shared network.
    */
   trustUiOrigin?: boolean;
+  /**
+   * Largest request body. Payloads reach 2 MB (Temporal's default blob limit) and the UI and CLI send several
+   * at once, so the API's small default limit would leave long runs (many calls) undecodable. Default 8 MiB.
+   */
+  bodyLimitBytes?: number;
 }
 
 function fromWire(p: z.infer<typeof WirePayload>): Payload {
@@ -71,6 +76,6 @@ export function registerCodecServer(app: FastifyInstance, opts: CodecServerOptio
       void reply.header('access-control-max-age', '600');
       return reply.code(204).send();
     });
-    app.post(`/codec/${op}`, handle(op));
+    app.post(`/codec/${op}`, { bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024 }, handle(op));
   }
 }

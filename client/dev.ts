@@ -9,6 +9,7 @@ import { startDevServer } from '../lib/temporalServer';
 import type { Io } from './cli';
 import { DEV_API_TOKEN, DEV_CALLBACK_SECRET, DEV_PORTS } from './devDefaults';
 import { ServiceGroup, untilSignal } from './processes';
+import { parseDuration } from './cliArgs';
 
 export const DEV_HELP = `Usage: bindflow dev   (also: npm start)
 
@@ -83,7 +84,7 @@ export async function runDev(io: Io): Promise<number> {
     group.add({ name: 'Temporal dev server', stop: temporal.stop });
 
     if (useSimulator) {
-      const { startSimulator, defaultPool } = await import('../simulator');
+      const { startSimulator, defaultPool } = require('../simulator') as typeof import('../simulator');
       const pool = defaultPool();
       const sim = await startSimulator({
         pool,
@@ -120,9 +121,22 @@ export async function runDev(io: Io): Promise<number> {
     });
     await waitForTcp(env.BINDFLOW_METRICS_PORT, '127.0.0.1', 120_000, () => worker.exitCode === null);
 
-    const { startApi } = await import('./apiMain');
+    const { startApi } = require('./apiMain') as typeof import('./apiMain');
     const api = await startApi(env, { trustUiOrigin: true });
     group.add({ name: 'API', stop: api.stop });
+
+    const pool = (childEnv.PRIVATENUMBER_NUMBER_POOL ?? '').split(',').filter(Boolean);
+    if (pool.length) {
+      const { ensureReconcileSchedule } = require('../worker/schedule') as typeof import('../worker/schedule');
+      const { connectTemporal } = require('./temporal') as typeof import('./temporal');
+      const { client, connection } = await connectTemporal(env);
+      await ensureReconcileSchedule(client, {
+        intervalSeconds: parseDuration(env.BINDFLOW_RECONCILE_INTERVAL, 'BINDFLOW_RECONCILE_INTERVAL'),
+        taskQueue: env.TEMPORAL_TASK_QUEUE,
+        numberPool: pool,
+      });
+      await connection.close();
+    }
 
     io.out(
       [

@@ -25,6 +25,8 @@ export interface WebhookOptions {
   bodyLimitBytes?: number;
   log: Logger;
   metrics: ApiMetrics;
+  /** Longest time the webhook waits on Temporal before answering 503. Default 5 s. */
+  temporalDeadlineMs?: number;
 }
 
 export const WEBHOOK_PATH = '/webhooks/privatenumber';
@@ -61,16 +63,21 @@ export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): voi
           : push,
       );
       try {
-        const groups = await groupByOrder(events, opts.client, subscriptionCache);
-        let routed = 0;
-        let kept = 0;
-        for (const [orderId, group] of groups) {
-          if (orderId && (await signalOrder(opts.client, orderId, group))) routed += group.length;
-          else {
-            await keepUnrouted(opts, orderId, group, orderId ? 'order not running' : 'no order owns this push');
-            kept += group.length;
+        // Bounded: an unreachable Temporal must turn into a quick 503, well inside the platform's patience.
+        const deadline = Date.now() + (opts.temporalDeadlineMs ?? 5000);
+        const { routed, kept } = await opts.client.connection.withDeadline(deadline, async () => {
+          const groups = await groupByOrder(events, opts.client, subscriptionCache);
+          let routed = 0;
+          let kept = 0;
+          for (const [orderId, group] of groups) {
+            if (orderId && (await signalOrder(opts.client, orderId, group))) routed += group.length;
+            else {
+              await keepUnrouted(opts, orderId, group, orderId ? 'order not running' : 'no order owns this push');
+              kept += group.length;
+            }
           }
-        }
+          return { routed, kept };
+        });
         opts.metrics.webhook.inc({ outcome: 'accepted' });
         opts.log.info('webhook push accepted', {
           eventType: parsed.data.eventType,

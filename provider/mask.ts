@@ -21,6 +21,10 @@ export function maskText(text: string): string {
 
 const SECRET_KEYS = /secret|password|digest|token|authorization|x-aksk|apikey|api_key|payloadkey/i;
 
+/** Identifiers and codes that look like digit runs but are not phone numbers: logged as they are. */
+const NOT_A_NUMBER_KEYS =
+  /^(resultcode|code|statecode|statusCode|icid|sessionId|subscriptionId|bindId|workflowId|runId|orderId|requestId|pid|port)$/i;
+
 /** Deep copy of `value` for logging: numbers masked in every string, secrets removed. */
 export function maskDeep(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[…]';
@@ -29,7 +33,13 @@ export function maskDeep(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: maskText(value.message) };
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.test(k) ? '[redacted]' : maskDeep(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = SECRET_KEYS.test(k)
+        ? '[redacted]'
+        : NOT_A_NUMBER_KEYS.test(k) && typeof v !== 'object'
+          ? v
+          : maskDeep(v, depth + 1);
+    }
     return out;
   }
   return value;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import Fastify from 'fastify';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { codecKey, EncryptionCodec, ENCODING } from '../../lib/codec';
 import { registerCodecServer } from '../../client/codecServer';
 import { BindflowError } from '../../client/errors';
@@ -53,7 +53,7 @@ describe('codec server protocol', () => {
     app.setErrorHandler((err: BindflowError, _req, reply) => void reply.code(err.status ?? 500).send(err.toJSON?.()));
     return app;
   };
-  const wire = (p: { metadata?: Record<string, Uint8Array | null>; data?: Uint8Array | null }) => ({
+  const wire = (p: Payload) => ({
     metadata: Object.fromEntries(
       Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
     ),

@@ -54,4 +54,21 @@ describe('maskDeep', () => {
       message: 'failed for +86138****0002',
     });
   });
+
+  it('keeps result codes and ids readable but still masks numbers under any other key', () => {
+    const out = maskDeep({
+      resultcode: '1016001',
+      stateCode: 8101,
+      subscriptionId: '8613800000002',
+      caller: '+8613800000002',
+      nested: { code: '1010010' },
+    });
+    expect(out).toEqual({
+      resultcode: '1016001',
+      stateCode: 8101,
+      subscriptionId: '8613800000002',
+      caller: '+86138****0002',
+      nested: { code: '1010010' },
+    });
+  });
 });
