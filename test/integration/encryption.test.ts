@@ -182,4 +182,24 @@ describe('payload encryption (BINDFLOW_PAYLOAD_KEY set)', () => {
       none.push(wf.workflowId);
     expect(none).toEqual([]);
   });
+
+  test('the codec server round-trips a payload far larger than the API body limit (a long-lived run)', async () => {
+    const json = JSON.stringify({ calls: Array.from({ length: 2000 }, (_, i) => ({ sessionId: `s-${i}`, talk: i })) });
+    expect(json.length).toBeGreaterThan(64 * 1024);
+    const plain: WirePayload = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from(json).toString('base64'),
+    };
+    const enc = await fetch(`${stack.apiUrl}/codec/encode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...stack.auth },
+      body: JSON.stringify({ payloads: [plain] }),
+    });
+    expect(enc.status).toBe(200);
+    const sealed = ((await enc.json()) as { payloads: WirePayload[] }).payloads;
+    expect(Buffer.from(sealed[0].metadata.encoding, 'base64').toString()).toBe(ENCODING);
+    const dec = await codecDecode(sealed, stack.auth);
+    expect(dec.status).toBe(200);
+    expect(Buffer.from(dec.json.payloads![0].data, 'base64').toString()).toBe(json);
+  });
 });
