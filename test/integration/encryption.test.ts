@@ -153,6 +153,11 @@ describe('payload encryption (BINDFLOW_PAYLOAD_KEY set)', () => {
     expect(summary).toContain(orderId);
     expect(findInClear(summary, PARTIES)).toEqual([]);
 
+    // A client without the key (e.g. a CLI not given BINDFLOW_PAYLOAD_KEY) cannot read a binding either.
+    await expect(stack.rawClient.workflow.getHandle(workflowId).query('getBinding')).rejects.toThrow(
+      /binary\/encrypted/,
+    );
+
     const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
     expect(meta.currentDetails).toContain(`order ${orderId}`);
     expect(meta.currentDetails).toContain('released');
