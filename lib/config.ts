@@ -36,7 +36,10 @@ export const EnvSchema = z.object({
   BINDFLOW_HOST: z.string().default('127.0.0.1'),
   BINDFLOW_METRICS_PORT: port.default(9464),
   BINDFLOW_SIMULATOR_PORT: port.default(9080),
-  BINDFLOW_RECONCILE_INTERVAL: z.string().default('1m'),
+  BINDFLOW_RECONCILE_INTERVAL: z
+    .string()
+    .regex(/^\d+(s|m|h|d)?$/, 'must be a duration such as 60, 90s, 1m or 1h')
+    .default('1m'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -50,12 +53,10 @@ export class ConfigError extends Error {
 
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const r = EnvSchema.safeParse(source);
-  if (!r.success) {
-    throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const problems = r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (Boolean(source.TEMPORAL_TLS_CERT) !== Boolean(source.TEMPORAL_TLS_KEY)) {
+    problems.push('TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY: set both (mTLS) or neither');
   }
-  const env = r.data;
-  if (Boolean(env.TEMPORAL_TLS_CERT) !== Boolean(env.TEMPORAL_TLS_KEY)) {
-    throw new ConfigError(['TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both (mTLS) or neither']);
-  }
-  return env;
+  if (!r.success || problems.length) throw new ConfigError(problems);
+  return r.data;
 }
