@@ -27,6 +27,8 @@ const UI_TIMEOUT_MS = 60_000;
 declare const document: { body: { innerText: string } | null };
 
 if (!chromiumAvailable()) {
+  // Jest lists a skipped suite without its test names: say why here too.
+  console.warn(CHROMIUM_MISSING);
   describe('Temporal Web UI in a real browser', () => {
     test.skip(CHROMIUM_MISSING, () => undefined);
   });
