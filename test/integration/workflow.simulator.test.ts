@@ -1,4 +1,7 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
+import { signNotification } from '../../activities';
 import type { NativeConnection } from '@temporalio/worker';
 import { connectDevServer, uniqueTaskQueue } from '../helpers/devServer';
 import { orderBinding } from '../../workflows';
@@ -19,6 +22,7 @@ const taskQueue = uniqueTaskQueue('wf-sim');
 const A = '+8613800000001';
 const B = '+8613800000002';
 let seq = 0;
+const CALLBACK_SECRET = 'it-callback-secret';
 
 beforeAll(async () => {
   const c = await connectDevServer();
@@ -29,7 +33,7 @@ beforeAll(async () => {
     await c.connection.close();
   };
   h = await startSimHarness(client);
-  const w = await startSimWorker(connection, taskQueue, h);
+  const w = await startSimWorker(connection, taskQueue, h, { callbackSecret: CALLBACK_SECRET });
   stopWorker = async () => {
     w.worker.shutdown();
     await w.running;
@@ -49,6 +53,8 @@ afterAll(async () => {
 
 afterEach(() => {
   h.sim.setFaults([]);
+  // Every test ends its orders: the provider holds no binding that no workflow owns.
+  expect(h.sim.bindings()).toEqual([]);
 });
 
 function order(overrides: Partial<OrderBindingInput> = {}): OrderBindingInput {
@@ -112,6 +118,34 @@ test('binds at the provider, records a call from its pushes, releases: nothing l
   expect(released.state).toBe('released');
   expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
   expect((await handle.result()).state).toBe('released');
+});
+
+test('notifications reach userCallbackUrl signed with HMAC-SHA256', async () => {
+  const received: { type: string; valid: boolean }[] = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const ts = String(req.headers['x-bindflow-timestamp']);
+      const valid = req.headers['x-bindflow-signature'] === signNotification(CALLBACK_SECRET, ts, body);
+      received.push({ type: JSON.parse(body).type, valid });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  try {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    const handle = await start(order({ record: false, userCallbackUrl: url }));
+    await handle.executeUpdate(msg.awaitBound, { args: [20_000] });
+    await handle.executeUpdate(msg.release, { args: [{ reason: 'delivered' }] });
+    await handle.result();
+    expect(received).toEqual([
+      { type: 'binding.bound', valid: true },
+      { type: 'binding.released', valid: true },
+    ]);
+  } finally {
+    await new Promise<void>((r) => receiver.close(() => r()));
+  }
 });
 
 test('reassigning B at the provider: the old YB goes, a new one comes, A keeps X', async () => {
