@@ -1,0 +1,77 @@
+import { request } from 'undici';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+// Cost per order: the events of a finished order's history, and Temporal Cloud's billable actions
+// (docs.temporal.io/cloud/actions), both counted from the history and read from the server's own
+// `action` metric over a window.
+
+const EventType = temporal.api.enums.v1.EventType;
+
+export interface HistoryCount {
+  total: number;
+  byType: Record<string, number>;
+  /** Activity attempts (ActivityTaskStarted's attempt numbers summed). */
+  activityAttempts: number;
+  /** Billable actions visible in the history (see actionsFromHistory). */
+  actions: number;
+}
+
+/** Actions a history shows: start, each update accepted, signal, activity attempt, timer, search-attribute upsert. */
+export function actionsFromHistory(byType: Record<string, number>, activityAttempts: number): number {
+  const n = (t: string) => byType[t] ?? 0;
+  return (
+    n('WorkflowExecutionStarted') +
+    n('WorkflowExecutionUpdateAccepted') +
+    n('WorkflowExecutionSignaled') +
+    activityAttempts +
+    n('TimerStarted') +
+    n('UpsertWorkflowSearchAttributes') +
+    n('WorkflowExecutionContinuedAsNew')
+  );
+}
+
+export async function countHistory(client: Client, workflowId: string): Promise<HistoryCount> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const byType: Record<string, number> = {};
+  let activityAttempts = 0;
+  for (const e of history.events ?? []) {
+    const name = (EventType[e.eventType ?? 0] ?? String(e.eventType)).replace(/^EVENT_TYPE_/, '');
+    const pascal = name
+      .toLowerCase()
+      .split('_')
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join('');
+    byType[pascal] = (byType[pascal] ?? 0) + 1;
+    if (e.activityTaskStartedEventAttributes) activityAttempts += e.activityTaskStartedEventAttributes.attempt ?? 1;
+  }
+  const total = history.events?.length ?? 0;
+  return { total, byType, activityAttempts, actions: actionsFromHistory(byType, activityAttempts) };
+}
+
+/** Sum of the dev server's `action` counter by type (Prometheus text), for `namespace="default"`. */
+export async function scrapeActions(metricsPort: number): Promise<Record<string, number>> {
+  const res = await request(`http://127.0.0.1:${metricsPort}/metrics`);
+  const text = await res.body.text();
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('action{') && !line.startsWith('action_total{')) continue;
+    const m = /^action(?:_total)?\{([^}]*)\}\s+([0-9.eE+-]+)/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries(
+      [...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]] as [string, string]),
+    );
+    const key = labels.operation ?? labels.action_type ?? 'unknown';
+    out[key] = (out[key] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+export function diffCounters(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = v - (before[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { procMemoryMb } from './stats';
+
+// Child processes of the benchmark and the drills: the real `bindflow worker` (so its memory can be read
+// from /proc and it can be SIGKILLed like a crashed pod) and the floor's bare worker.
+
+export const ROOT = path.resolve(__dirname, '..');
+
+export interface ChildWorker {
+  pid: number;
+  proc: ChildProcess;
+  /** The last lines it wrote (stderr and stdout), for error messages. */
+  tail(): string[];
+  memory(): { peakRssMb: number; rssMb: number } | null;
+  /** SIGTERM (graceful) or SIGKILL; resolves once it has exited. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function track(proc: ChildProcess, readyText: string, timeoutMs: number): Promise<ChildWorker> {
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker not ready in ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+    let ready = false;
+    const onData = (d: Buffer) => {
+      for (const l of d.toString().split('\n')) {
+        if (!l) continue;
+        lines.push(l.slice(0, 500));
+        if (lines.length > 50) lines.shift();
+        if (!ready && l.includes(readyText)) {
+          ready = true;
+          clearTimeout(timer);
+          resolve(handle);
+        }
+      }
+    };
+    proc.stdout?.on('data', onData);
+    proc.stderr?.on('data', onData);
+    proc.once('exit', (code, sig) => {
+      if (!ready) {
+        clearTimeout(timer);
+        reject(new Error(`worker exited (${code ?? sig}) before ready:\n${lines.join('\n')}`));
+      }
+    });
+    const handle: ChildWorker = {
+      pid: proc.pid ?? -1,
+      proc,
+      tail: () => [...lines],
+      memory: () => (proc.pid ? procMemoryMb(proc.pid) : null),
+      stop: (signal = 'SIGTERM') =>
+        new Promise<void>((res) => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return res();
+          proc.once('exit', () => res());
+          proc.kill(signal);
+        }),
+    };
+  });
+}
+
+export interface BindflowWorkerEnv {
+  address: string;
+  taskQueue: string;
+  providerUrl: string;
+  numberPool: string[];
+  metricsPort: number;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  extraEnv?: Record<string, string>;
+}
+
+/** `node bin/bindflow.js worker`, exactly as operators run it; ready once it logs "worker started". */
+export function spawnBindflowWorker(env: BindflowWorkerEnv, timeoutMs = 90_000): Promise<ChildWorker> {
+  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'bindflow.js'), 'worker'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: env.taskQueue,
+      PRIVATENUMBER_BASE_URL: env.providerUrl,
+      PRIVATENUMBER_APP_KEY: 'sim-app-key',
+      PRIVATENUMBER_APP_SECRET: 'sim-app-secret',
+      PRIVATENUMBER_NUMBER_POOL: env.numberPool.join(','),
+      BINDFLOW_METRICS_PORT: String(env.metricsPort),
+      BINDFLOW_LOG_LEVEL: env.logLevel ?? 'warn',
+      BINDFLOW_PAYLOAD_KEY: '',
+      ...env.extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return track(proc, '"worker started"', timeoutMs);
+}
+
+/** The floor's worker: bare workflow and no-op activities, same concurrency settings as bindflow's. */
+export function spawnFloorWorker(address: string, taskQueue: string, timeoutMs = 90_000): Promise<ChildWorker> {
+  const proc = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'floor', 'worker.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, FLOOR_ADDRESS: address, FLOOR_TASK_QUEUE: taskQueue },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return track(proc, 'FLOOR READY', timeoutMs);
+}

@@ -1,0 +1,207 @@
+import { Client } from '@temporalio/client';
+import { freePort } from '../lib/ports';
+import { countHistory, diffCounters, scrapeActions } from './cost';
+import { runFloor, type FloorResult } from './floor/run';
+import { PUSH_ITEMS_PER_CALL, runOneOrder, httpAgent, api } from './orders';
+import { spawnFloorWorker } from './processes';
+import { startBenchStack, partiesOf, type BenchStack } from './stack';
+import { closedLoop, loadAverage, round, summarize, type LatencySummary } from './stats';
+import { webhookLoad } from './webhookLoad';
+
+// `npm run bench`: the Temporal floor and bindflow side by side in one run on this machine, then webhook
+// intake and the cost of one order. Human-readable lines first; the LAST line is one JSON object.
+//
+// Knobs (environment): BENCH_QUICK=1 (under 3 minutes), BENCH_CONCURRENCY, BENCH_ORDERS, BENCH_ROUNDS,
+// BENCH_SQLITE_SYNC (OFF|NORMAL|FULL), BENCH_DEV_ARGS (extra `temporal server start-dev` arguments),
+// BENCH_WEBHOOK_PUSHES.
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? (QUICK ? 32 : 48));
+const ORDERS = Number(process.env.BENCH_ORDERS ?? (QUICK ? 150 : 600));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
+const HALF_LOAD_SECONDS = QUICK ? 12 : 30;
+const WEBHOOK_PUSHES = Number(process.env.BENCH_WEBHOOK_PUSHES ?? (QUICK ? 600 : 3000));
+const WEBHOOK_CONCURRENCY = 32;
+const SYNC = (process.env.BENCH_SQLITE_SYNC ?? 'OFF') as 'OFF' | 'NORMAL' | 'FULL';
+/** bindAx, bindYb, unbind: the activity calls of one order without a recording or a callback URL. */
+const ACTIVITIES_PER_ORDER = 3;
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+interface OrdersResult {
+  orders: number;
+  concurrency: number;
+  perSecond: number;
+  boundMs: LatencySummary;
+  lifecycleMs: LatencySummary;
+}
+
+async function runOrders(stack: BenchStack, run: number, total: number, concurrency: number, prefix: string) {
+  const bound: number[] = [];
+  const life: number[] = [];
+  const ids: string[] = [];
+  const wall = await closedLoop(total, concurrency, async (i) => {
+    const t = await runOneOrder(stack, i, { run, prefix });
+    bound.push(t.boundMs);
+    life.push(t.totalMs);
+    ids.push(t.orderId);
+  });
+  const result: OrdersResult = {
+    orders: total,
+    concurrency,
+    perSecond: round((total / wall) * 1000),
+    boundMs: summarize(bound),
+    lifecycleMs: summarize(life),
+  };
+  return { result, ids };
+}
+
+/** Open loop: orders arrive at `rate` per second for `seconds`, whatever the latency; time-to-bound of each. */
+async function runAtRate(stack: BenchStack, run: number, rate: number, seconds: number) {
+  const bound: number[] = [];
+  const pending: Promise<void>[] = [];
+  const total = Math.max(1, Math.round(rate * seconds));
+  const t0 = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(runOneOrder(stack, i, { run, prefix: 'half' }).then((t) => void bound.push(t.boundMs)));
+  }
+  await Promise.all(pending);
+  return { rate: round(rate), orders: total, boundMs: summarize(bound) };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const metricsPort = await freePort();
+  const devArgs = (process.env.BENCH_DEV_ARGS ?? '').split(' ').filter(Boolean);
+  say(`bench: quick=${QUICK} concurrency=${CONCURRENCY} orders=${ORDERS} rounds=${ROUNDS} sqlite synchronous=${SYNC}`);
+  say(`bench: load average before start ${loadAverage().join(' ')} (2 cores; other sessions may be running)`);
+  const stack = await startBenchStack({
+    poolSize: Math.max(1000, CONCURRENCY * 4 + 200),
+    synchronous: SYNC,
+    extraArgs: ['--metrics-port', String(metricsPort), ...devArgs],
+  });
+  const floorQueue = `floor-${Date.now().toString(36)}`;
+  const floorWorker = await spawnFloorWorker(stack.server.address, floorQueue);
+  const client = new Client({ connection: stack.api.connection });
+  try {
+    say(`bench: stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (dev server ${stack.server.address})`);
+    // Warm-up: JIT, workflow bundle caches, sqlite pages, HTTP keep-alive.
+    await runFloor(client, floorQueue, { total: 20, concurrency: 10, activities: ACTIVITIES_PER_ORDER, run: 'warm' });
+    await runOrders(stack, 90, 20, 10, 'warm');
+
+    const floors: FloorResult[] = [];
+    const orderRuns: OrdersResult[] = [];
+    let sampleOrderId = '';
+    let actionsDelta: Record<string, number> = {};
+    for (let r = 0; r < ROUNDS; r++) {
+      const floor = await runFloor(client, floorQueue, {
+        total: ORDERS,
+        concurrency: CONCURRENCY,
+        activities: ACTIVITIES_PER_ORDER,
+        run: `r${r}`,
+      });
+      floors.push(floor);
+      say(`floor   round ${r + 1}: ${floor.perSecond} workflows/s, latency p50 ${floor.latencyMs.p50} p99 ${floor.latencyMs.p99} ms`);
+      const before = await scrapeActions(metricsPort);
+      const { result, ids } = await runOrders(stack, r + 1, ORDERS, CONCURRENCY, 'o');
+      actionsDelta = diffCounters(await scrapeActions(metricsPort), before);
+      orderRuns.push(result);
+      sampleOrderId = ids[ids.length - 1];
+      say(
+        `orders  round ${r + 1}: ${result.perSecond} orders/s (ratio ${round(result.perSecond / floor.perSecond)}), ` +
+          `time-to-bound p50 ${result.boundMs.p50} p95 ${result.boundMs.p95} p99 ${result.boundMs.p99} ms, ` +
+          `whole life p50 ${result.lifecycleMs.p50} ms`,
+      );
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const floorPerSecond = round(mean(floors.map((f) => f.perSecond)));
+    const ordersPerSecond = round(mean(orderRuns.map((o) => o.perSecond)));
+    const peak = orderRuns[orderRuns.length - 1];
+
+    const half = await runAtRate(stack, 50, ordersPerSecond / 2, HALF_LOAD_SECONDS);
+    say(
+      `half load (${half.rate} orders/s, open loop, ${half.orders} orders): time-to-bound p50 ${half.boundMs.p50} ` +
+        `p95 ${half.boundMs.p95} p99 ${half.boundMs.p99} ms (p99/p50 ${round(half.boundMs.p99 / half.boundMs.p50)})`,
+    );
+
+    // Webhook intake: pushes for bound orders, straight at the webhook.
+    const whOrders = 16;
+    const templates: Array<Record<string, unknown>> = [];
+    for (let i = 0; i < whOrders; i++) {
+      const { partyA, partyB } = partiesOf(60, i);
+      const put = await api<{ numberX: string }>(stack.api.url, 'PUT', `/v1/orders/wh-${i}/binding`, {
+        partyA,
+        partyB,
+        areaCode: '0755',
+        durationSeconds: 3600,
+      });
+      const call = stack.sim.call({ from: partyB, to: put.body.numberX, answer: true, talkSeconds: 5 });
+      await stack.tracker.waitFor(call.sessionId, PUSH_ITEMS_PER_CALL);
+      const callin = stack.sim
+        .pushes()
+        .find((p) => p.eventType === 'callin' && JSON.stringify(p.body).includes(call.sessionId));
+      if (callin) templates.push(callin.body as unknown as Record<string, unknown>);
+    }
+    const webhook = await webhookLoad(stack.api.url, templates, WEBHOOK_PUSHES, WEBHOOK_CONCURRENCY);
+    say(
+      `webhook: ${webhook.perSecond} signed pushes/s accepted at concurrency ${webhook.concurrency}, ` +
+        `latency p50 ${webhook.latencyMs.p50} p99 ${webhook.latencyMs.p99} ms, non-200: ${webhook.non200}`,
+    );
+    for (let i = 0; i < whOrders; i++) await api(stack.api.url, 'DELETE', `/v1/orders/wh-${i}/binding`);
+
+    const history = await countHistory(client, `binding-${sampleOrderId}`);
+    const floorHistory = await countHistory(client, `floor-r0-0`);
+    say(`history of one order (${sampleOrderId}): ${history.total} events ${JSON.stringify(history.byType)}`);
+    say(`history of one floor workflow: ${floorHistory.total} events`);
+    const serverActions = Object.values(actionsDelta).reduce((a, b) => a + b, 0);
+    say(
+      `billable actions per order: ${history.actions} seen in history (+1 query by PUT), ` +
+        `server action metric ${round(serverActions / ORDERS)} per order ${JSON.stringify(actionsDelta)}`,
+    );
+    const leftAtProvider = stack.sim.bindings().length;
+    const mem = stack.worker.memory();
+    say(`worker process: peak RSS ${mem?.peakRssMb} MiB, now ${mem?.rssMb} MiB; floor worker peak ${floorWorker.memory()?.peakRssMb} MiB`);
+    say(`bindings left at the provider after every release: ${leftAtProvider}`);
+    say(`bench: done in ${((Date.now() - started) / 1000).toFixed(0)} s, load average ${loadAverage().join(' ')}`);
+
+    const summary = {
+      quick: QUICK,
+      concurrency: CONCURRENCY,
+      ordersPerRound: ORDERS,
+      rounds: ROUNDS,
+      sqliteSynchronous: SYNC,
+      ordersPerSecond,
+      floorOrdersPerSecond: floorPerSecond,
+      ratioToFloor: round(ordersPerSecond / floorPerSecond),
+      p50BoundMs: peak.boundMs.p50,
+      p95BoundMs: peak.boundMs.p95,
+      p99BoundMs: peak.boundMs.p99,
+      halfLoad: { ordersPerSecond: half.rate, p50BoundMs: half.boundMs.p50, p95BoundMs: half.boundMs.p95, p99BoundMs: half.boundMs.p99 },
+      webhookPerSecond: webhook.perSecond,
+      webhookP99Ms: webhook.latencyMs.p99,
+      historyEventsPerOrder: history.total,
+      historyEventsByType: history.byType,
+      floorHistoryEvents: floorHistory.total,
+      billableActionsPerOrder: history.actions + 1,
+      serverActionsPerOrder: round(serverActions / ORDERS),
+      workerPeakRssMb: mem?.peakRssMb ?? null,
+      bindingsLeftAtProvider: leftAtProvider,
+      loadAverage: loadAverage(),
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    if (leftAtProvider !== 0) process.exitCode = 1;
+  } finally {
+    await floorWorker.stop('SIGTERM');
+    await stack.close();
+    await httpAgent.close();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,212 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../client/api';
+import { WEBHOOK_PATH } from '../client/webhook';
+import { createLogger } from '../lib/log';
+import { freePort } from '../lib/ports';
+import { startDevServer, type RunningServer } from '../lib/temporalServer';
+import { startSimulator, type Simulator } from '../simulator';
+import { spawnBindflowWorker, type ChildWorker } from './processes';
+
+// The whole local stack for the benchmark and the drills, on free ports: a dev server on a file database
+// in a temp dir, the simulator (in this process), the real worker as a child process, and the real API
+// (in this process, so the load generator can see which pushes it accepted).
+
+export const BENCH_TOKEN = 'bench-token';
+export const SIM_APP = { appKey: 'sim-app-key', appSecret: 'sim-app-secret' };
+export const AREA = '0755';
+
+/** `count` privacy numbers of area 0755, in the simulator's numbering style (+86755 2900 nnnn). */
+export function benchPool(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `+867552900${String(i + 1).padStart(4, '0')}`);
+}
+
+/** Distinct mobile numbers for order `i`: A on 138, B on 139 (run-unique thanks to `run`). */
+export function partiesOf(run: number, i: number): { partyA: string; partyB: string } {
+  const n = String((run % 100) * 1_000_000 + i).padStart(8, '0');
+  return { partyA: `+86138${n}`, partyB: `+86139${n}` };
+}
+
+export interface DevServerTuning {
+  synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+  /** Extra `temporal server start-dev` arguments (e.g. --dynamic-config-value k=v). */
+  extraArgs?: string[];
+}
+
+export async function startFileDevServer(dir: string, tuning: DevServerTuning = {}): Promise<RunningServer> {
+  return startDevServer({
+    port: await freePort(),
+    dbFile: path.join(dir, 'temporal.db'),
+    synchronous: tuning.synchronous ?? 'NORMAL',
+    stdio: 'ignore',
+    logLevel: 'error',
+    extraArgs: tuning.extraArgs,
+  });
+}
+
+/** Counts the call events and call records the webhook accepted (HTTP 200), per provider session. */
+export class SessionTracker {
+  private readonly counts = new Map<string, number>();
+  private readonly waiters = new Map<string, { want: number; resolve: () => void }>();
+  accepted = 0;
+
+  observe(body: unknown): void {
+    this.accepted++;
+    const b = body as { eventType?: string; statusInfo?: { sessionId?: string }; feeLst?: Array<{ sessionId?: string }> };
+    const ids = b?.eventType === 'fee' ? (b.feeLst ?? []).map((r) => r.sessionId) : [b?.statusInfo?.sessionId];
+    for (const id of ids) {
+      if (!id) continue;
+      const n = (this.counts.get(id) ?? 0) + 1;
+      this.counts.set(id, n);
+      const w = this.waiters.get(id);
+      if (w && n >= w.want) {
+        this.waiters.delete(id);
+        this.counts.delete(id);
+        w.resolve();
+      }
+    }
+  }
+
+  /** Resolves once `want` items (events and records) of that session were accepted. */
+  waitFor(sessionId: string, want: number, timeoutMs = 60_000): Promise<void> {
+    if ((this.counts.get(sessionId) ?? 0) >= want) {
+      this.counts.delete(sessionId);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(sessionId);
+        reject(new Error(`session ${sessionId}: pushes not accepted within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiters.set(sessionId, {
+        want,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+}
+
+export interface ApiHandle {
+  url: string;
+  app: FastifyInstance;
+  client: Client;
+  connection: Connection;
+  close(): Promise<void>;
+}
+
+/** The real HTTP API on a free port, tracking accepted pushes into `tracker`. */
+export async function startApi(opts: {
+  address: string;
+  taskQueue: string;
+  tracker?: SessionTracker;
+  bindPatienceMs?: number;
+}): Promise<ApiHandle> {
+  const connection = await Connection.connect({ address: opts.address });
+  const client = new Client({ connection });
+  const app = buildApi({
+    client,
+    connection,
+    taskQueue: opts.taskQueue,
+    apiToken: BENCH_TOKEN,
+    ...SIM_APP,
+    log: createLogger('api', {}, () => undefined),
+    bindPatienceMs: opts.bindPatienceMs,
+  });
+  const tracker = opts.tracker;
+  if (tracker)
+    app.addHook('onResponse', async (req, reply) => {
+      if (reply.statusCode === 200 && req.method === 'POST' && req.url === WEBHOOK_PATH) tracker.observe(req.body);
+    });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    app,
+    client,
+    connection,
+    close: async () => {
+      await app.close();
+      await connection.close();
+    },
+  };
+}
+
+export interface BenchStack {
+  dir: string;
+  server: RunningServer;
+  sim: Simulator;
+  api: ApiHandle;
+  worker: ChildWorker;
+  tracker: SessionTracker;
+  taskQueue: string;
+  pool: string[];
+  /** Starts another `bindflow worker` process on the same queue (drills restart it after a SIGKILL). */
+  respawnWorker(): Promise<ChildWorker>;
+  close(): Promise<void>;
+}
+
+export interface BenchStackOptions extends DevServerTuning {
+  poolSize: number;
+  taskQueue?: string;
+  simRateLimit?: { perSecond: number; burst: number };
+  workerLogLevel?: 'debug' | 'info' | 'warn' | 'error';
+  workerEnv?: Record<string, string>;
+  bindPatienceMs?: number;
+  /** Use this running server instead of starting one (jest's global dev server). */
+  address?: string;
+}
+
+export async function startBenchStack(opts: BenchStackOptions): Promise<BenchStack> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindflow-bench-'));
+  const server: RunningServer = opts.address
+    ? { address: opts.address, port: Number(opts.address.split(':')[1]), pid: -1, stop: async () => undefined }
+    : await startFileDevServer(dir, opts);
+  const taskQueue = opts.taskQueue ?? `bench-${Date.now().toString(36)}`;
+  const pool = benchPool(opts.poolSize);
+  const tracker = new SessionTracker();
+  const sim = await startSimulator({
+    port: 0,
+    pool: { [AREA]: pool },
+    rateLimit: opts.simRateLimit ?? { perSecond: 100_000, burst: 100_000 },
+    logger: createLogger('simulator', {}, () => undefined),
+  });
+  const api = await startApi({ address: server.address, taskQueue, tracker, bindPatienceMs: opts.bindPatienceMs });
+  sim.setPushUrl(`${api.url}${WEBHOOK_PATH}`);
+  const spawnWorker = async () =>
+    spawnBindflowWorker({
+      address: server.address,
+      taskQueue,
+      providerUrl: sim.url,
+      numberPool: pool,
+      metricsPort: await freePort(),
+      logLevel: opts.workerLogLevel,
+      extraEnv: opts.workerEnv,
+    });
+  const stack: BenchStack = {
+    dir,
+    server,
+    sim,
+    api,
+    worker: await spawnWorker(),
+    tracker,
+    taskQueue,
+    pool,
+    async respawnWorker() {
+      stack.worker = await spawnWorker();
+      return stack.worker;
+    },
+    async close() {
+      await stack.worker.stop('SIGTERM');
+      await api.close();
+      await sim.close();
+      if (!opts.address) await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
