@@ -6,7 +6,7 @@ import { freePort, waitForTcp } from '../../lib/ports';
 import { startDevServer, type RunningServer } from '../../lib/temporalServer';
 import { artifactPath, chromiumAvailable, CHROMIUM_MISSING, launchChromium } from '../helpers/browser';
 import { uniqueTaskQueue } from '../helpers/devServer';
-import { startEncryptedStack, type Stack } from '../fixtures/webui/stack';
+import { callApi, startEncryptedStack, type Stack } from '../fixtures/webui/stack';
 
 // The real Temporal Web UI (the one `bindflow dev` serves) in a real browser: an operator finds an
 // order's run by its OrderId and reads its input decoded through bindflow's codec server, while
@@ -42,7 +42,7 @@ if (!chromiumAvailable()) {
     const decodeResponses: number[] = [];
 
     beforeAll(async () => {
-      const [grpcPort, uiPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+      const [grpcPort, uiPort, apiPort] = await distinctFreePorts(3);
       uiOrigin = `http://127.0.0.1:${uiPort}`;
       server = await startDevServer({
         port: grpcPort,
@@ -61,12 +61,8 @@ if (!chromiumAvailable()) {
         apiPort,
       });
       for (const id of [orderId, otherOrderId]) {
-        const res = await fetch(`${stack.apiUrl}/v1/orders/${id}/binding`, {
-          method: 'PUT',
-          headers: { ...stack.auth, 'content-type': 'application/json' },
-          body: JSON.stringify({ partyA: PARTY_A, partyB: PARTY_B, areaCode: '0755', durationSeconds: 3600 }),
-        });
-        expect(res.status).toBe(201);
+        const body = { partyA: PARTY_A, partyB: PARTY_B, areaCode: '0755', durationSeconds: 3600 };
+        expect((await callApi(stack, 'PUT', `/v1/orders/${id}/binding`, body)).status).toBe(201);
       }
       browser = await launchChromium();
       page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -133,6 +129,12 @@ if (!chromiumAvailable()) {
       UI_TIMEOUT_MS * 2,
     );
   });
+}
+
+async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
 }
 
 /** A screenshot kept in test-artifacts/ (and, with BINDFLOW_UPDATE_DOCS_SCREENSHOT=1, in docs/images/). */
