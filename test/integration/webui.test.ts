@@ -117,7 +117,10 @@ if (!chromiumAvailable()) {
         await page.getByRole('tab', { name: 'User Metadata' }).click();
         // The UI renders summary and details as markdown in iframes: read every frame's text.
         const summary = `Order ${orderId}: AXYB privacy-number binding in area 0755`;
-        const details = new RegExp(`bound · order ${orderId} · area 0755 · X \\+86\\d+ · parties: b via \\+86\\d+`);
+        // State, order, X, each party's Y, call count and expiry: what an operator needs, no party number.
+        const details = new RegExp(
+          `bound · order ${orderId} · area 0755 · X \\+86\\d+ · parties: b via \\+86\\d+ · calls: 0 · expires \\d{4}-`,
+        );
         let text = '';
         await poll(async () => {
           text = await allFramesText(page);
