@@ -196,3 +196,25 @@ test('events of another subscription are ignored', async () => {
   expect((await handle.query(msg.getBinding)).calls).toEqual([]);
   await handle.executeUpdate(msg.release, { args: [{}] });
 });
+
+test('a release that arrives while binding waits for the bind, then unbinds: nothing stays bound', async () => {
+  const slowQueue = taskQueue('changes-slow');
+  const fast = provider.activities();
+  const slow = await createFakeWorker(env, provider, slowQueue, {
+    bindAx: async (input) => {
+      await new Promise((r) => setTimeout(r, 1000));
+      return fast.bindAx(input);
+    },
+  });
+  await slow.runUntil(async () => {
+    const handle = await env.client.workflow.start(orderBinding, {
+      taskQueue: slowQueue,
+      workflowId: 'binding-o-early-release',
+      args: [input('o-early-release')],
+    });
+    const released = await handle.executeUpdate(msg.release, { args: [{ reason: 'cancelled' }] });
+    expect(released.state).toBe('released');
+    expect(provider.calls).toEqual(['bindAx', 'bindYb', 'unbind']);
+    expect(provider.liveCount()).toBe(0);
+  });
+});
