@@ -8,7 +8,12 @@ import { AREA, BENCH_TOKEN, partiesOf, type BenchStack } from './stack';
 /** Keep-alive connections to the API, one per concurrent order at most. */
 export const httpAgent = new Agent({ connections: 512, keepAliveTimeout: 30_000, pipelining: 1 });
 
-export async function api<T>(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function api<T>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await request(`${baseUrl}${path}`, {
     method: method as 'GET',
     dispatcher: httpAgent,

@@ -20,7 +20,10 @@ export interface ChildWorker {
 function track(proc: ChildProcess, readyText: string, timeoutMs: number): Promise<ChildWorker> {
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready in ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`worker not ready in ${timeoutMs} ms:\n${lines.join('\n')}`)),
+      timeoutMs,
+    );
     let ready = false;
     const onData = (d: Buffer) => {
       for (const l of d.toString().split('\n')) {
@@ -81,7 +84,7 @@ export function spawnBindflowWorker(env: BindflowWorkerEnv, timeoutMs = 90_000):
       PRIVATENUMBER_APP_SECRET: 'sim-app-secret',
       PRIVATENUMBER_NUMBER_POOL: env.numberPool.join(','),
       BINDFLOW_METRICS_PORT: String(env.metricsPort),
-      BINDFLOW_LOG_LEVEL: env.logLevel ?? 'warn',
+      BINDFLOW_LOG_LEVEL: env.logLevel ?? 'info',
       BINDFLOW_PAYLOAD_KEY: '',
       ...env.extraEnv,
     },

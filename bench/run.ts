@@ -5,7 +5,7 @@ import { runFloor, type FloorResult } from './floor/run';
 import { PUSH_ITEMS_PER_CALL, runOneOrder, httpAgent, api } from './orders';
 import { spawnFloorWorker } from './processes';
 import { startBenchStack, partiesOf, type BenchStack } from './stack';
-import { closedLoop, loadAverage, round, summarize, type LatencySummary } from './stats';
+import { closedLoop, loadAverage, measureCpu, round, summarize, type LatencySummary } from './stats';
 import { webhookLoad } from './webhookLoad';
 
 // `npm run bench`: the Temporal floor and bindflow side by side in one run on this machine, then webhook
@@ -96,24 +96,42 @@ async function main(): Promise<void> {
     const orderRuns: OrdersResult[] = [];
     let sampleOrderId = '';
     let actionsDelta: Record<string, number> = {};
+    let cpuPerOrder: Record<string, number> = {};
+    let cpuPerFloor: Record<string, number> = {};
     for (let r = 0; r < ROUNDS; r++) {
-      const floor = await runFloor(client, floorQueue, {
-        total: ORDERS,
-        concurrency: CONCURRENCY,
-        activities: ACTIVITIES_PER_ORDER,
-        run: `r${r}`,
-      });
+      const pids = {
+        temporal: stack.server.pid,
+        worker: stack.worker.pid,
+        floorWorker: floorWorker.pid,
+        benchProcess: process.pid,
+      };
+      const { value: floor, cpu: floorCpu } = await measureCpu(pids, () =>
+        runFloor(client, floorQueue, {
+          total: ORDERS,
+          concurrency: CONCURRENCY,
+          activities: ACTIVITIES_PER_ORDER,
+          run: `r${r}`,
+        }),
+      );
       floors.push(floor);
-      say(`floor   round ${r + 1}: ${floor.perSecond} workflows/s, latency p50 ${floor.latencyMs.p50} p99 ${floor.latencyMs.p99} ms`);
+      say(
+        `floor   round ${r + 1}: ${floor.perSecond} workflows/s, latency p50 ${floor.latencyMs.p50} p99 ${floor.latencyMs.p99} ms; ` +
+          `CPU s ${JSON.stringify(floorCpu)}`,
+      );
       const before = await scrapeActions(metricsPort);
-      const { result, ids } = await runOrders(stack, r + 1, ORDERS, CONCURRENCY, 'o');
+      const {
+        value: { result, ids },
+        cpu: ordersCpu,
+      } = await measureCpu(pids, () => runOrders(stack, r + 1, ORDERS, CONCURRENCY, 'o'));
+      cpuPerOrder = Object.fromEntries(Object.entries(ordersCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
+      cpuPerFloor = Object.fromEntries(Object.entries(floorCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
       actionsDelta = diffCounters(await scrapeActions(metricsPort), before);
       orderRuns.push(result);
       sampleOrderId = ids[ids.length - 1];
       say(
         `orders  round ${r + 1}: ${result.perSecond} orders/s (ratio ${round(result.perSecond / floor.perSecond)}), ` +
           `time-to-bound p50 ${result.boundMs.p50} p95 ${result.boundMs.p95} p99 ${result.boundMs.p99} ms, ` +
-          `whole life p50 ${result.lifecycleMs.p50} ms`,
+          `whole life p50 ${result.lifecycleMs.p50} ms; CPU s ${JSON.stringify(ordersCpu)}`,
       );
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -163,7 +181,9 @@ async function main(): Promise<void> {
     );
     const leftAtProvider = stack.sim.bindings().length;
     const mem = stack.worker.memory();
-    say(`worker process: peak RSS ${mem?.peakRssMb} MiB, now ${mem?.rssMb} MiB; floor worker peak ${floorWorker.memory()?.peakRssMb} MiB`);
+    say(
+      `worker process: peak RSS ${mem?.peakRssMb} MiB, now ${mem?.rssMb} MiB; floor worker peak ${floorWorker.memory()?.peakRssMb} MiB`,
+    );
     say(`bindings left at the provider after every release: ${leftAtProvider}`);
     say(`bench: done in ${((Date.now() - started) / 1000).toFixed(0)} s, load average ${loadAverage().join(' ')}`);
 
@@ -179,7 +199,12 @@ async function main(): Promise<void> {
       p50BoundMs: peak.boundMs.p50,
       p95BoundMs: peak.boundMs.p95,
       p99BoundMs: peak.boundMs.p99,
-      halfLoad: { ordersPerSecond: half.rate, p50BoundMs: half.boundMs.p50, p95BoundMs: half.boundMs.p95, p99BoundMs: half.boundMs.p99 },
+      halfLoad: {
+        ordersPerSecond: half.rate,
+        p50BoundMs: half.boundMs.p50,
+        p95BoundMs: half.boundMs.p95,
+        p99BoundMs: half.boundMs.p99,
+      },
       webhookPerSecond: webhook.perSecond,
       webhookP99Ms: webhook.latencyMs.p99,
       historyEventsPerOrder: history.total,
@@ -187,6 +212,8 @@ async function main(): Promise<void> {
       floorHistoryEvents: floorHistory.total,
       billableActionsPerOrder: history.actions + 1,
       serverActionsPerOrder: round(serverActions / ORDERS),
+      cpuMsPerOrder: cpuPerOrder,
+      cpuMsPerFloorWorkflow: cpuPerFloor,
       workerPeakRssMb: mem?.peakRssMb ?? null,
       bindingsLeftAtProvider: leftAtProvider,
       loadAverage: loadAverage(),

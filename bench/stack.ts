@@ -55,7 +55,11 @@ export class SessionTracker {
 
   observe(body: unknown): void {
     this.accepted++;
-    const b = body as { eventType?: string; statusInfo?: { sessionId?: string }; feeLst?: Array<{ sessionId?: string }> };
+    const b = body as {
+      eventType?: string;
+      statusInfo?: { sessionId?: string };
+      feeLst?: Array<{ sessionId?: string }>;
+    };
     const ids = b?.eventType === 'fee' ? (b.feeLst ?? []).map((r) => r.sessionId) : [b?.statusInfo?.sessionId];
     for (const id of ids) {
       if (!id) continue;

@@ -61,3 +61,50 @@ export function procMemoryMb(pid: number): { peakRssMb: number; rssMb: number } 
 export function loadAverage(): number[] {
   return os.loadavg().map((n) => round(n, 2));
 }
+
+/** pid and every descendant (from /proc/<pid>/task/<tid>/children). */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const kids = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      for (const k of kids ? kids.split(/\s+/) : []) out.push(...processTree(Number(k)));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) used so far by a process tree. */
+export function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      // Fields after the command name (which may hold spaces): utime is the 14th field, stime the 15th.
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** CPU seconds each named process tree used while `work` ran. */
+export async function measureCpu<T>(
+  pids: Record<string, number>,
+  work: () => Promise<T>,
+): Promise<{ value: T; cpu: Record<string, number> }> {
+  const self = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  // This process alone (its children are measured on their own).
+  const read = (p: number) => (p === process.pid ? self() : cpuSeconds(p));
+  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, read(p)]));
+  const value = await work();
+  const cpu = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, round(read(p) - before[k], 1)]));
+  return { value, cpu };
+}
