@@ -5,6 +5,8 @@ import { BindflowError } from './errors';
 import { formatBinding, formatList } from './format';
 import { BindflowClient } from './library';
 import { connectTemporal } from './temporal';
+import { dataConverterFromEnv } from '../lib/codec';
+import { withDevPayloadKey } from './devDefaults';
 import { bindBodyToInput, parseOrderId } from './httpSchemas';
 
 // `npx bindflow <command>`: the processes (dev, worker, api, simulator, demo) and the operator commands.
@@ -49,8 +51,8 @@ const defaultIo: Io = {
 const COMMON = { json: { type: 'boolean' as const }, 'show-numbers': { type: 'boolean' as const } };
 
 async function withLibrary<T>(io: Io, fn: (lib: BindflowClient, env: Env) => Promise<T>): Promise<T> {
-  const env = loadEnv(io.env);
-  const { client, connection } = await connectTemporal(env);
+  const env = loadEnv(withDevPayloadKey(io.env));
+  const { client, connection } = await connectTemporal(env, dataConverterFromEnv(env));
   try {
     return await fn(new BindflowClient({ client, taskQueue: env.TEMPORAL_TASK_QUEUE }), env);
   } finally {

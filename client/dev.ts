@@ -7,7 +7,7 @@ import { STATE_DIR, PROJECT_ROOT } from '../lib/binaries';
 import { assertPortsFree, waitForTcp } from '../lib/ports';
 import { startDevServer } from '../lib/temporalServer';
 import type { Io } from './cli';
-import { DEV_API_TOKEN, DEV_CALLBACK_SECRET, DEV_PORTS } from './devDefaults';
+import { DEV_API_TOKEN, DEV_CALLBACK_SECRET, DEV_PAYLOAD_KEY_FILE, DEV_PORTS } from './devDefaults';
 import { ServiceGroup, untilSignal } from './processes';
 import { parseDuration } from './cliArgs';
 
@@ -24,12 +24,17 @@ once into .bindflow/dev-payload-key, the simulator's app key and secret.`;
 
 /** The dev payload key: generated once, kept in .bindflow/ so that restarts still decode old runs. */
 function devPayloadKey(): string {
-  const file = path.join(STATE_DIR, 'dev-payload-key');
+  const file = DEV_PAYLOAD_KEY_FILE;
   if (!fs.existsSync(file)) {
     fs.mkdirSync(STATE_DIR, { recursive: true });
     fs.writeFileSync(file, crypto.randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
   }
   return fs.readFileSync(file, 'utf8').trim();
+}
+
+function uiOrigins(temporalAddress: string | undefined): string {
+  const uiPort = Number((temporalAddress ?? `127.0.0.1:${DEV_PORTS.temporal}`).split(':').pop()) + 1000;
+  return `http://127.0.0.1:${uiPort},http://localhost:${uiPort}`;
 }
 
 export function devEnvironment(given: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -41,6 +46,8 @@ export function devEnvironment(given: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     BINDFLOW_CALLBACK_SECRET: given.BINDFLOW_CALLBACK_SECRET ?? DEV_CALLBACK_SECRET,
     BINDFLOW_PAYLOAD_KEY: given.BINDFLOW_PAYLOAD_KEY ?? devPayloadKey(),
     BINDFLOW_RECONCILE_INTERVAL: given.BINDFLOW_RECONCILE_INTERVAL ?? '1m',
+    // The Web UI is served on the gRPC port + 1000: that origin may call the codec server.
+    BINDFLOW_CODEC_CORS_ORIGINS: given.BINDFLOW_CODEC_CORS_ORIGINS ?? uiOrigins(given.TEMPORAL_ADDRESS),
     ...(useSimulator
       ? {
           PRIVATENUMBER_BASE_URL: `http://127.0.0.1:${given.BINDFLOW_SIMULATOR_PORT ?? DEV_PORTS.simulator}`,

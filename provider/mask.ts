@@ -31,6 +31,8 @@ export function maskDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return maskText(value);
   if (Array.isArray(value)) return value.map((v) => maskDeep(v, depth + 1));
   if (value instanceof Error) return { name: value.name, message: maskText(value.message) };
+  // Bytes (payloads in SDK debug logs) could spell a number as byte codes: log only their size.
+  if (value instanceof Uint8Array) return `[${value.length} bytes]`;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {

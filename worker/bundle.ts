@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 // Webpack-bundling the workflow code takes seconds: do it once per process and reuse it for every
 // worker (tests create many).
@@ -9,7 +9,7 @@ export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows', 'index.
 let cached: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 export function getWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  cached ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH }).catch((err) => {
+  cached ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).catch((err) => {
     cached = undefined;
     throw err;
   });
