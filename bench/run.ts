@@ -1,7 +1,7 @@
 import { Client } from '@temporalio/client';
 import { freePort } from '../lib/ports';
 import { countHistory, diffCounters, scrapeActions } from './cost';
-import { runFloor, type FloorResult } from './floor/run';
+import { runFloor, runMessageFloor, type FloorResult } from './floor/run';
 import { PUSH_ITEMS_PER_CALL, runOneOrder, httpAgent, api } from './orders';
 import { spawnFloorWorker } from './processes';
 import { startBenchStack, partiesOf, type BenchStack } from './stack';
@@ -23,9 +23,12 @@ const HALF_LOAD_SECONDS = QUICK ? 12 : 30;
 const WEBHOOK_PUSHES = Number(process.env.BENCH_WEBHOOK_PUSHES ?? (QUICK ? 600 : 3000));
 const WEBHOOK_CONCURRENCY = 32;
 const SYNC = (process.env.BENCH_SQLITE_SYNC ?? 'OFF') as 'OFF' | 'NORMAL' | 'FULL';
+/** BENCH_DB=memory runs the dev server on its in-memory database (reference point; nothing survives). */
+const IN_MEMORY = process.env.BENCH_DB === 'memory';
 /** bindAx, bindYb, unbind: the activity calls of one order without a recording or a callback URL. */
 const ACTIVITIES_PER_ORDER = 3;
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 interface OrdersResult {
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
   const stack = await startBenchStack({
     poolSize: Math.max(1000, CONCURRENCY * 4 + 200),
     synchronous: SYNC,
+    inMemory: IN_MEMORY,
     extraArgs: ['--metrics-port', String(metricsPort), ...devArgs],
   });
   const floorQueue = `floor-${Date.now().toString(36)}`;
@@ -98,6 +102,8 @@ async function main(): Promise<void> {
     let actionsDelta: Record<string, number> = {};
     let cpuPerOrder: Record<string, number> = {};
     let cpuPerFloor: Record<string, number> = {};
+    let cpuPerMsgFloor: Record<string, number> = {};
+    const msgFloors: FloorResult[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const pids = {
         temporal: stack.server.pid,
@@ -118,6 +124,22 @@ async function main(): Promise<void> {
         `floor   round ${r + 1}: ${floor.perSecond} workflows/s, latency p50 ${floor.latencyMs.p50} p99 ${floor.latencyMs.p99} ms; ` +
           `CPU s ${JSON.stringify(floorCpu)}`,
       );
+      const { value: msgFloor, cpu: msgCpu } = await measureCpu(pids, () =>
+        runMessageFloor(client, floorQueue, {
+          total: ORDERS,
+          concurrency: CONCURRENCY,
+          signals: PUSH_ITEMS_PER_CALL,
+          run: `r${r}`,
+        }),
+      );
+      msgFloors.push(msgFloor);
+      say(
+        `message floor round ${r + 1}: ${msgFloor.perSecond} workflows/s, bound p50 ${msgFloor.latencyMs.p50} ` +
+          `p99 ${msgFloor.latencyMs.p99} ms; CPU s ${JSON.stringify(msgCpu)}`,
+      );
+      cpuPerMsgFloor = Object.fromEntries(Object.entries(msgCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
+      // The server reports metrics on an interval: let the previous phase's counts land first.
+      await sleep(2000);
       const before = await scrapeActions(metricsPort);
       const {
         value: { result, ids },
@@ -125,6 +147,7 @@ async function main(): Promise<void> {
       } = await measureCpu(pids, () => runOrders(stack, r + 1, ORDERS, CONCURRENCY, 'o'));
       cpuPerOrder = Object.fromEntries(Object.entries(ordersCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
       cpuPerFloor = Object.fromEntries(Object.entries(floorCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
+      await sleep(2000);
       actionsDelta = diffCounters(await scrapeActions(metricsPort), before);
       orderRuns.push(result);
       sampleOrderId = ids[ids.length - 1];
@@ -137,6 +160,7 @@ async function main(): Promise<void> {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const floorPerSecond = round(mean(floors.map((f) => f.perSecond)));
     const ordersPerSecond = round(mean(orderRuns.map((o) => o.perSecond)));
+    const msgFloorPerSecond = round(mean(msgFloors.map((f) => f.perSecond)));
     const peak = orderRuns[orderRuns.length - 1];
 
     const half = await runAtRate(stack, 50, ordersPerSecond / 2, HALF_LOAD_SECONDS);
@@ -172,8 +196,9 @@ async function main(): Promise<void> {
 
     const history = await countHistory(client, `binding-${sampleOrderId}`);
     const floorHistory = await countHistory(client, `floor-r0-0`);
+    const msgFloorHistory = await countHistory(client, `floormsg-r0-0`);
     say(`history of one order (${sampleOrderId}): ${history.total} events ${JSON.stringify(history.byType)}`);
-    say(`history of one floor workflow: ${floorHistory.total} events`);
+    say(`history of one floor workflow: ${floorHistory.total} events; message floor: ${msgFloorHistory.total} events`);
     const serverActions = Object.values(actionsDelta).reduce((a, b) => a + b, 0);
     say(
       `billable actions per order: ${history.actions} seen in history (+1 query by PUT), ` +
@@ -192,10 +217,13 @@ async function main(): Promise<void> {
       concurrency: CONCURRENCY,
       ordersPerRound: ORDERS,
       rounds: ROUNDS,
-      sqliteSynchronous: SYNC,
+      sqliteSynchronous: IN_MEMORY ? 'in-memory' : SYNC,
+      devServerArgs: devArgs.join(' '),
       ordersPerSecond,
       floorOrdersPerSecond: floorPerSecond,
       ratioToFloor: round(ordersPerSecond / floorPerSecond),
+      messageFloorOrdersPerSecond: msgFloorPerSecond,
+      ratioToMessageFloor: round(ordersPerSecond / msgFloorPerSecond),
       p50BoundMs: peak.boundMs.p50,
       p95BoundMs: peak.boundMs.p95,
       p99BoundMs: peak.boundMs.p99,
@@ -210,10 +238,12 @@ async function main(): Promise<void> {
       historyEventsPerOrder: history.total,
       historyEventsByType: history.byType,
       floorHistoryEvents: floorHistory.total,
+      messageFloorHistoryEvents: msgFloorHistory.total,
       billableActionsPerOrder: history.actions + 1,
       serverActionsPerOrder: round(serverActions / ORDERS),
       cpuMsPerOrder: cpuPerOrder,
       cpuMsPerFloorWorkflow: cpuPerFloor,
+      cpuMsPerMessageFloorWorkflow: cpuPerMsgFloor,
       workerPeakRssMb: mem?.peakRssMb ?? null,
       bindingsLeftAtProvider: leftAtProvider,
       loadAverage: loadAverage(),

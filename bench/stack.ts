@@ -32,6 +32,8 @@ export function partiesOf(run: number, i: number): { partyA: string; partyB: str
 
 export interface DevServerTuning {
   synchronous?: 'OFF' | 'NORMAL' | 'FULL';
+  /** The dev server's in-memory database instead of a file. */
+  inMemory?: boolean;
   /** Extra `temporal server start-dev` arguments (e.g. --dynamic-config-value k=v). */
   extraArgs?: string[];
 }
@@ -39,7 +41,7 @@ export interface DevServerTuning {
 export async function startFileDevServer(dir: string, tuning: DevServerTuning = {}): Promise<RunningServer> {
   return startDevServer({
     port: await freePort(),
-    dbFile: path.join(dir, 'temporal.db'),
+    dbFile: tuning.inMemory ? undefined : path.join(dir, 'temporal.db'),
     synchronous: tuning.synchronous ?? 'NORMAL',
     stdio: 'ignore',
     logLevel: 'error',

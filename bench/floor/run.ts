@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { boundUpdate, eventSignal, releaseUpdate, type floorMessages } from './workflows';
 import { closedLoop, summarize, type LatencySummary } from '../stats';
 
 // Drives the floor: `total` bare workflows of `activities` no-op activities each, `concurrency` at a time,
@@ -25,6 +26,36 @@ export async function runFloor(
       args: [opts.activities],
     });
     latencies.push(performance.now() - t0);
+  });
+  return {
+    workflows: opts.total,
+    concurrency: opts.concurrency,
+    perSecond: Math.round((opts.total / wall) * 1000 * 100) / 100,
+    latencyMs: summarize(latencies),
+  };
+}
+
+/** The message-shaped floor: Update-with-Start until two activities ran, six signals, a release update. */
+export async function runMessageFloor(
+  client: Client,
+  taskQueue: string,
+  opts: { total: number; concurrency: number; signals: number; run: string },
+): Promise<FloorResult> {
+  const latencies: number[] = [];
+  const wall = await closedLoop(opts.total, opts.concurrency, async (i) => {
+    const workflowId = `floormsg-${opts.run}-${i}`;
+    const t0 = performance.now();
+    await client.workflow.executeUpdateWithStart(boundUpdate, {
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof floorMessages>('floorMessages', {
+        workflowId,
+        taskQueue,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    });
+    latencies.push(performance.now() - t0);
+    const handle = client.workflow.getHandle(workflowId);
+    for (let s = 0; s < opts.signals; s++) await handle.signal(eventSignal, `e${s}`);
+    await handle.executeUpdate(releaseUpdate);
   });
   return {
     workflows: opts.total,
