@@ -3,7 +3,7 @@ import { loadEnv } from '../lib/config';
 import { maskNumber } from '../provider/mask';
 import type { BindingView } from '../workflows/types';
 import type { Io } from './cli';
-import { DEV_API_TOKEN } from './devDefaults';
+import { DEV_API_TOKEN, simulatorUrl } from './devDefaults';
 
 // `bindflow demo`: one order's whole life against the running local stack, narrated step by step,
 // with what the provider (simulator) holds at each step. Uses only the public HTTP APIs.
@@ -70,7 +70,7 @@ export async function runDemo(io: Io, values: Record<string, unknown>): Promise<
 export async function demoStory(io: Io, values: Record<string, unknown>): Promise<DemoResult> {
   const env = loadEnv(io.env);
   const apiUrl = String(values['api-url'] ?? `http://127.0.0.1:${env.BINDFLOW_PORT}`);
-  const simUrl = String(values['sim-url'] ?? env.PRIVATENUMBER_BASE_URL);
+  const simUrl = String(values['sim-url'] ?? simulatorUrl(io.env, env));
   const uiBase = String(values['ui-url'] ?? 'http://127.0.0.1:8233');
   const api = new Http(apiUrl, env.BINDFLOW_API_TOKEN ?? DEV_API_TOKEN);
   const sim = new Http(simUrl);

@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { loadEnv, type Env } from '../lib/config';
-import { STATE_DIR, PROJECT_ROOT } from '../lib/binaries';
+import { PROJECT_ROOT } from '../lib/binaries';
 import { assertPortsFree, waitForTcp } from '../lib/ports';
 import { startDevServer } from '../lib/temporalServer';
 import type { Io } from './cli';
-import { DEV_API_TOKEN, DEV_CALLBACK_SECRET, DEV_PAYLOAD_KEY_FILE, DEV_PORTS } from './devDefaults';
+import { DEV_API_TOKEN, DEV_CALLBACK_SECRET, DEV_PORTS, devDataDir, devPayloadKeyFile } from './devDefaults';
 import { ServiceGroup, untilSignal } from './processes';
 import { parseDuration } from './cliArgs';
 
@@ -23,10 +23,10 @@ Working values are set for every unset variable: API token "${DEV_API_TOKEN}", a
 once into .bindflow/dev-payload-key, the simulator's app key and secret.`;
 
 /** The dev payload key: generated once, kept in .bindflow/ so that restarts still decode old runs. */
-function devPayloadKey(): string {
-  const file = DEV_PAYLOAD_KEY_FILE;
+function devPayloadKey(env: NodeJS.ProcessEnv): string {
+  const file = devPayloadKeyFile(env);
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(STATE_DIR, { recursive: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, crypto.randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
   }
   return fs.readFileSync(file, 'utf8').trim();
@@ -44,7 +44,7 @@ export function devEnvironment(given: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     TEMPORAL_ADDRESS: given.TEMPORAL_ADDRESS ?? `127.0.0.1:${DEV_PORTS.temporal}`,
     BINDFLOW_API_TOKEN: given.BINDFLOW_API_TOKEN ?? DEV_API_TOKEN,
     BINDFLOW_CALLBACK_SECRET: given.BINDFLOW_CALLBACK_SECRET ?? DEV_CALLBACK_SECRET,
-    BINDFLOW_PAYLOAD_KEY: given.BINDFLOW_PAYLOAD_KEY ?? devPayloadKey(),
+    BINDFLOW_PAYLOAD_KEY: given.BINDFLOW_PAYLOAD_KEY ?? devPayloadKey(given),
     BINDFLOW_RECONCILE_INTERVAL: given.BINDFLOW_RECONCILE_INTERVAL ?? '1m',
     // The Web UI is served on the gRPC port + 1000: that origin may call the codec server.
     BINDFLOW_CODEC_CORS_ORIGINS: given.BINDFLOW_CODEC_CORS_ORIGINS ?? uiOrigins(given.TEMPORAL_ADDRESS),
@@ -83,7 +83,7 @@ export async function runDev(io: Io): Promise<number> {
     const temporal = await startDevServer({
       port: temporalPort(env),
       uiPort,
-      dbFile: path.join(STATE_DIR, 'temporal.db'),
+      dbFile: path.join(devDataDir(io.env), 'temporal.db'),
       namespace: env.TEMPORAL_NAMESPACE,
       codecEndpoint: `http://127.0.0.1:${env.BINDFLOW_PORT}/codec`,
       stdio: 'ignore',

@@ -3,6 +3,7 @@ import { loadEnv } from '../lib/config';
 import { maskNumber } from '../provider/mask';
 import { parseCommand, UsageError } from './cliArgs';
 import type { Io } from './cli';
+import { simulatorUrl } from './devDefaults';
 
 // `bindflow sim …`: the simulator's admin API from a terminal.
 
@@ -35,7 +36,7 @@ export async function runSimCommand(argv: string[], io: Io, usage: string): Prom
     usage,
   );
   if (help || !sub || sub === '--help' || sub === '-h') return (io.out(usage), 0);
-  const base = String(values['sim-url'] ?? loadEnv(io.env).PRIVATENUMBER_BASE_URL);
+  const base = String(values['sim-url'] ?? simulatorUrl(io.env, loadEnv(io.env)));
   const show = (n: string | undefined) => (values['show-numbers'] ? (n ?? '-') : maskNumber(n));
   if (sub === 'call') {
     if (!values.from || !values.to) throw new UsageError(`--from and --to are required\n\n${usage}`);
