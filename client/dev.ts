@@ -7,7 +7,14 @@ import { PROJECT_ROOT } from '../lib/binaries';
 import { assertPortsFree, waitForTcp } from '../lib/ports';
 import { startDevServer } from '../lib/temporalServer';
 import type { Io } from './cli';
-import { DEV_API_TOKEN, DEV_CALLBACK_SECRET, DEV_PORTS, devDataDir, devPayloadKeyFile } from './devDefaults';
+import {
+  DEV_API_TOKEN,
+  DEV_CALLBACK_SECRET,
+  DEV_PORTS,
+  devDataDir,
+  devPayloadKeyFile,
+  devStackFile,
+} from './devDefaults';
 import { ServiceGroup, untilSignal } from './processes';
 import { parseDuration } from './cliArgs';
 
@@ -145,6 +152,9 @@ export async function runDev(io: Io): Promise<number> {
       await connection.close();
     }
 
+    const marker = devStackFile(io.env);
+    fs.writeFileSync(marker, JSON.stringify({ temporalAddress: env.TEMPORAL_ADDRESS, pid: process.pid }) + '\n');
+    group.add({ name: 'stack marker', stop: async () => fs.rmSync(marker, { force: true }) });
     io.out(
       [
         '',

@@ -16,14 +16,26 @@ export function devPayloadKeyFile(env: NodeJS.ProcessEnv): string {
   return path.join(devDataDir(env), 'dev-payload-key');
 }
 
+/** Written by a running `bindflow dev` (removed when it stops): which Temporal its key belongs to. */
+export function devStackFile(env: NodeJS.ProcessEnv): string {
+  return path.join(devDataDir(env), 'dev-stack.json');
+}
+
 /**
- * The CLI beside `npm start`: with no BINDFLOW_PAYLOAD_KEY of its own, it uses the key `bindflow dev`
- * generated, so `bindflow show` reads the local stack's encrypted runs without any set-up.
+ * The CLI beside `npm start`: with no BINDFLOW_PAYLOAD_KEY of its own and aimed at the running local
+ * stack's Temporal, it uses the key `bindflow dev` generated, so `bindflow show` reads the stack's
+ * encrypted runs without set-up. Aimed anywhere else, it never guesses a key.
  */
 export function withDevPayloadKey(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const file = devPayloadKeyFile(env);
-  if (env.BINDFLOW_PAYLOAD_KEY || !fs.existsSync(file)) return env;
-  return { ...env, BINDFLOW_PAYLOAD_KEY: fs.readFileSync(file, 'utf8').trim() };
+  if (env.BINDFLOW_PAYLOAD_KEY) return env;
+  try {
+    const stack = JSON.parse(fs.readFileSync(devStackFile(env), 'utf8')) as { temporalAddress?: string };
+    const target = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${DEV_PORTS.temporal}`;
+    if (stack.temporalAddress !== target) return env;
+    return { ...env, BINDFLOW_PAYLOAD_KEY: fs.readFileSync(devPayloadKeyFile(env), 'utf8').trim() };
+  } catch {
+    return env;
+  }
 }
 
 /** The simulator of the local stack: PRIVATENUMBER_BASE_URL when set, else the dev simulator's port. */
