@@ -210,7 +210,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       await stack.worker.stop('SIGTERM');
       await api.close();
       await sim.close();
-      if (!opts.address) await server.stop();
+      if (!opts.address) await stack.server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,126 @@
+import { startApi, startBenchStack } from './stack';
+import { workerKillDrill } from './drills/killWorker';
+import { serverRestartDrill } from './drills/serverRestart';
+import { faultDrill } from './drills/faults';
+import { unreachableDrill } from './drills/unreachable';
+import { fuzzApi } from './drills/fuzz';
+import type { OrderOutcome } from './drills/driver';
+import { httpAgent } from './orders';
+
+// `npm run drill`: the five fault drills at full size on one local stack (dev server on a file
+// database, simulator, `bindflow worker` as a child process, API). Exit code 1 if any check fails.
+// DRILL_ORDERS (default 100), DRILL_ONLY=kill,restart,faults,unreachable,fuzz to run some.
+
+const ORDERS = Number(process.env.DRILL_ORDERS ?? 100);
+const ONLY = (process.env.DRILL_ONLY ?? 'unreachable,kill,restart,faults,fuzz').split(',');
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+/** Problems with a set of order outcomes: bound with exactly one AX and one YB, released, nothing left. */
+export function orderProblems(orders: OrderOutcome[]): string[] {
+  const bad: string[] = [];
+  for (const o of orders) {
+    if (o.boundState !== 'bound') bad.push(`${o.orderId}: ended ${o.boundState} instead of bound`);
+    else if (o.axWhenBound !== 1 || o.ybWhenBound !== 1)
+      bad.push(`${o.orderId}: ${o.axWhenBound} AX / ${o.ybWhenBound} YB at the provider when bound`);
+    if (o.finalState !== 'released' && !(o.boundState === 'failed' && o.finalState === 'failed'))
+      bad.push(`${o.orderId}: final state ${o.finalState}`);
+    if (o.axAfterRelease !== 0) bad.push(`${o.orderId}: ${o.axAfterRelease} AX left after release`);
+  }
+  return bad;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const stack = await startBenchStack({ poolSize: Math.max(300, ORDERS * 3), synchronous: 'NORMAL' });
+  const summary: Record<string, unknown> = { orders: ORDERS };
+  const problems: string[] = [];
+  try {
+    if (ONLY.includes('unreachable')) {
+      const r = await unreachableDrill(stack, { orders: 10, run: 11 });
+      say(`unreachable: ${JSON.stringify(r)}`);
+      if (
+        r.refusedWith503 !== r.pushes ||
+        r.ordersExact !== r.orders ||
+        r.ordersUnchangedByReplay !== r.orders ||
+        r.leftAtProvider
+      )
+        problems.push(`unreachable: ${JSON.stringify(r)}`);
+      summary.unreachable = r;
+    }
+    if (ONLY.includes('kill')) {
+      const r = await workerKillDrill(
+        stack,
+        { orders: ORDERS, concurrency: 10, run: 12, killEveryMs: [2000, 8000], downMs: [200, 2000] },
+        say,
+      );
+      const bad = [...orderProblems(r.orders), ...(r.leftAtProvider ? [`${r.leftAtProvider} bindings left`] : [])];
+      say(
+        `kill: ${r.orders.length} orders, ${r.kills} SIGKILLs, ${r.seconds} s, problems: ${bad.length ? bad.join('; ') : 'none'}`,
+      );
+      problems.push(...bad.map((b) => `kill: ${b}`));
+      summary.kill = { orders: r.orders.length, kills: r.kills, seconds: r.seconds, problems: bad.length };
+    }
+    if (ONLY.includes('restart')) {
+      const r = await serverRestartDrill(
+        stack,
+        { orders: Math.min(ORDERS, 60), concurrency: 10, run: 13, restartAfterMs: 4000, downMs: 3000 },
+        say,
+      );
+      const bad = [...orderProblems(r.orders), ...(r.leftAtProvider ? [`${r.leftAtProvider} bindings left`] : [])];
+      say(
+        `restart: ${r.orders.length} orders, ${r.startedBeforeRestart} started before the restart, down ${r.downSeconds} s, problems: ${bad.length ? bad.join('; ') : 'none'}`,
+      );
+      problems.push(...bad.map((b) => `restart: ${b}`));
+      summary.restart = {
+        orders: r.orders.length,
+        startedBeforeRestart: r.startedBeforeRestart,
+        downSeconds: r.downSeconds,
+        problems: bad.length,
+      };
+    }
+    if (ONLY.includes('faults')) {
+      const r = await faultDrill(
+        stack,
+        {
+          orders: ORDERS,
+          concurrency: 20,
+          run: 14,
+          kinds: ['http500', 'timeout', 'flowControl', 'commitThenDrop'],
+          total: 0.3,
+        },
+        say,
+      );
+      const failed = r.orders.filter((o) => o.boundState !== 'bound').length;
+      say(
+        `faults: ${r.orders.length} orders (${failed} ended failed after retries), fired ${JSON.stringify(r.faultsFired)}, ` +
+          `left after release ${r.leftAfterRelease}, sweep ${JSON.stringify(r.sweep)}, left after sweep ${r.leftAfterSweep}, ${r.seconds} s`,
+      );
+      if (r.leftAfterSweep !== 0) problems.push(`faults: ${r.leftAfterSweep} bindings left after the sweep`);
+      summary.faults = { ...r, orders: r.orders.length, failed };
+    }
+    if (ONLY.includes('fuzz')) {
+      const fuzzApiHandle = await startApi({ address: stack.server.address, taskQueue: stack.taskQueue });
+      try {
+        const r = await fuzzApi(fuzzApiHandle.url, { rounds: 10, perRound: 1000 });
+        say(`fuzz: ${r.requests} requests, statuses ${JSON.stringify(r.byStatus)}, heap MiB ${r.heapMb.join(' ')}`);
+        if (r.offenders.length) problems.push(`fuzz: non-4xx answers ${JSON.stringify(r.offenders)}`);
+        summary.fuzz = r;
+      } finally {
+        await fuzzApiHandle.close();
+      }
+    }
+  } finally {
+    await stack.close();
+    await httpAgent.close();
+  }
+  summary.problems = problems;
+  summary.seconds = Math.round((Date.now() - t0) / 1000);
+  say(problems.length ? `drill: ${problems.length} problems` : 'drill: every check passed');
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (problems.length) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  process.stderr.write(`drill failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+import { between, drillOrder, orderLife, runOrders, sleep, type OrderOutcome } from './driver';
+import type { BenchStack } from '../stack';
+
+// Drill (a): orders while the worker process is SIGKILLed at random moments and started again.
+
+export interface KillDrillResult {
+  orders: OrderOutcome[];
+  kills: number;
+  leftAtProvider: number;
+  seconds: number;
+}
+
+export async function workerKillDrill(
+  stack: BenchStack,
+  opts: { orders: number; concurrency: number; run: number; killEveryMs: [number, number]; downMs: [number, number] },
+  say: (s: string) => void = () => undefined,
+): Promise<KillDrillResult> {
+  const t0 = Date.now();
+  let done = false;
+  let kills = 0;
+  const chaos = (async () => {
+    while (!done) {
+      await sleep(between(...opts.killEveryMs));
+      if (done) break;
+      await stack.worker.stop('SIGKILL');
+      kills++;
+      say(`drill kill: worker SIGKILLed (#${kills}) at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      await sleep(between(...opts.downMs));
+      await stack.respawnWorker();
+    }
+  })();
+  let orders: OrderOutcome[];
+  try {
+    orders = await runOrders(opts.orders, opts.concurrency, (i) =>
+      orderLife(stack, () => stack.api.url, drillOrder(opts.run, i, 'kill'), between(0, 1500)),
+    );
+  } finally {
+    done = true;
+    await chaos;
+  }
+  const mine = new Set(orders.map((o) => o.orderId));
+  const leftAtProvider = stack.sim.bindings().filter((b) => {
+    const id = /^bf1:([^:]+):/.exec(b.userData ?? '')?.[1];
+    return id !== undefined && mine.has(id);
+  }).length;
+  return { orders, kills, leftAtProvider, seconds: Math.round((Date.now() - t0) / 1000) };
+}

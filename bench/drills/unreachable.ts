@@ -1,0 +1,122 @@
+import { request } from 'undici';
+import { signHeaders } from '../../provider/aksk';
+import { WEBHOOK_PATH } from '../../client/webhook';
+import type { BindingView } from '../../workflows/types';
+import { startTcpProxy } from '../../test/helpers/tcpProxy';
+import { api } from '../orders';
+import { startApi, SIM_APP, type BenchStack } from '../stack';
+import { bindUntilSettled, drillOrder, releaseUntilDone, runOrders, sleep } from './driver';
+
+// Drill (d): Temporal unreachable from the webhook while the platform pushes call events: every push
+// is answered 503, the platform's later retries succeed, and each call is in its order exactly once.
+
+export interface UnreachableDrillResult {
+  orders: number;
+  pushes: number;
+  refusedWith503: number;
+  otherRefusals: number;
+  deliveredAfterRestore: number;
+  /** Orders whose view holds each of their calls exactly once, complete. */
+  ordersExact: number;
+  /** Orders unchanged after every push was sent once more. */
+  ordersUnchangedByReplay: number;
+  leftAtProvider: number;
+  seconds: number;
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+export async function unreachableDrill(
+  stack: BenchStack,
+  opts: { orders: number; run: number },
+): Promise<UnreachableDrillResult> {
+  const t0 = Date.now();
+  const proxy = await startTcpProxy(stack.server.address);
+  const cutApi = await startApi({ address: proxy.address, taskQueue: stack.taskQueue });
+  const talk = 7;
+  try {
+    const orders = Array.from({ length: opts.orders }, (_, i) => drillOrder(opts.run, i, 'down'));
+    const views = await runOrders(
+      orders.length,
+      8,
+      async (i) => (await bindUntilSettled(() => stack.api.url, orders[i])).view,
+    );
+    stack.sim.setPushUrl(`${cutApi.url}${WEBHOOK_PATH}`);
+    proxy.cut();
+    const sessions = orders.map(
+      (o, i) => stack.sim.call({ from: o.partyB, to: views[i].numberX!, answer: true, talkSeconds: talk }).sessionId,
+    );
+    const mine = () => stack.sim.pushes().filter((p) => sessions.some((s) => JSON.stringify(p.body).includes(s)));
+    // Each call gives five events and one record (records may share a push); all must have been tried once.
+    await eventually(
+      () => {
+        const ps = mine();
+        return (
+          ps.filter((p) => p.eventType !== 'fee').length === sessions.length * 5 &&
+          ps.every((p) => p.attempts.length >= 1)
+        );
+      },
+      30_000,
+      'every push attempted while Temporal is unreachable',
+    );
+    const first = mine().map((p) => p.attempts[0]);
+    const refusedWith503 = first.filter((a) => a.status === 503).length;
+    proxy.restore();
+    stack.sim.advance(61); // the platform's first retry comes a minute later
+    await eventually(() => mine().every((p) => p.state === 'delivered'), 60_000, 'every push delivered after restore');
+    const delivered = mine();
+    const exact = async () => {
+      let n = 0;
+      for (let i = 0; i < orders.length; i++) {
+        const v = (await api<BindingView>(stack.api.url, 'GET', `/v1/orders/${orders[i].orderId}/binding`)).body;
+        const calls = v.calls.filter((c) => c.sessionId === sessions[i]);
+        if (
+          v.calls.length === 1 &&
+          calls.length === 1 &&
+          calls[0].outcome === 'answered' &&
+          calls[0].talkSeconds === talk
+        )
+          n++;
+      }
+      return n;
+    };
+    let ordersExact = 0;
+    await eventually(
+      async () => (ordersExact = await exact()) === orders.length,
+      30_000,
+      'every call in its order',
+    ).catch(() => undefined);
+    // The platform may deliver everything once more: the orders must not change.
+    for (const p of delivered) {
+      const res = await request(`${cutApi.url}${WEBHOOK_PATH}`, {
+        method: 'POST',
+        headers: { ...signHeaders(SIM_APP), 'content-type': 'application/json' },
+        body: JSON.stringify(p.body),
+      });
+      await res.body.text();
+    }
+    const ordersUnchangedByReplay = await exact();
+    await runOrders(orders.length, 8, (i) => releaseUntilDone(() => stack.api.url, orders[i]));
+    return {
+      orders: orders.length,
+      pushes: delivered.length,
+      refusedWith503,
+      otherRefusals: first.length - refusedWith503,
+      deliveredAfterRestore: delivered.filter((p) => p.state === 'delivered').length,
+      ordersExact,
+      ordersUnchangedByReplay,
+      leftAtProvider: stack.sim.bindings().filter((b) => orders.some((o) => o.partyA === b.numA)).length,
+      seconds: Math.round((Date.now() - t0) / 1000),
+    };
+  } finally {
+    stack.sim.setPushUrl(`${stack.api.url}${WEBHOOK_PATH}`);
+    await cutApi.close();
+    await proxy.close();
+  }
+}
