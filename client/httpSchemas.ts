@@ -1,13 +1,8 @@
 import { z } from 'zod';
-import {
-  OrderBindingInputSchema,
-  OrderIdSchema,
-  PartyLabelSchema,
-  PhoneNumberSchema,
-  type OrderBindingInput,
-} from '../workflows/types';
+import { OrderBindingInputSchema, OrderIdSchema, PartyLabelSchema, type OrderBindingInput } from '../workflows/types';
 import type { ExtendRequest } from '../workflows/messages';
 import { BindflowError, validationError } from './errors';
+import { PhoneSchema } from '../provider/schemas';
 
 // The HTTP API's bodies as the contract spells them, mapped once onto the workflow's input schema
 // (the single home of the rules), with error paths named as the caller wrote them.
@@ -76,10 +71,24 @@ export function bindBodyToInput(orderId: string, body: unknown, requestedAt: str
     requestedAt,
   };
   const r = OrderBindingInputSchema.safeParse(input);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => ({ ...i, path: renameInputPath(i.path, shorthand) }));
-    throw validationError(issues);
+  const issues: Array<{ path: (string | number)[]; message: string }> = r.success
+    ? []
+    : r.error.issues.map((i) => ({ message: i.message, path: renameInputPath(i.path, shorthand) }));
+  // The platform serves +86 numbers only: refuse others here, by field, rather than fail the order later.
+  const numbers: Array<[(string | number)[], string]> = [
+    [['partyA'], input.partyA],
+    ...input.parties.map((p, i): [(string | number)[], string] => [
+      renameInputPath(['parties', i, 'number'], shorthand),
+      p.number,
+    ]),
+  ];
+  for (const [path, n] of numbers) {
+    const key = path.join('.');
+    const bad = PhoneSchema.safeParse(n);
+    if (!bad.success && !issues.some((i) => i.path.join('.') === key))
+      issues.push({ path, message: bad.error.issues[0].message });
   }
+  if (issues.length) throw validationError(issues);
   return input;
 }
 
@@ -115,7 +124,7 @@ export function parseExtendBody(body: unknown): ExtendRequest {
   });
 }
 
-export const PartyNumberBodySchema = z.object({ number: PhoneNumberSchema }).strict();
+export const PartyNumberBodySchema = z.object({ number: PhoneSchema }).strict();
 
 export const ReleaseBodySchema = z
   .object({ reason: z.string().max(200).optional() })

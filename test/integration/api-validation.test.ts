@@ -66,6 +66,7 @@ describe('HTTP API: auth, validation and limits', () => {
         'partiesB.0.label',
       ],
       ['/v1/orders/bad%20id/binding', goodBody, 'orderId'],
+      ['/v1/orders/o-1/binding', { ...goodBody, partyB: '+14155550100' }, 'partyB'],
     ];
     for (const [url, payload, field] of cases) {
       const res = await api.app.inject({ method: 'PUT', url, headers: api.auth, payload: payload as object });
