@@ -13,8 +13,8 @@ export interface ChildWorker {
   /** The last lines it wrote (stderr and stdout), for error messages. */
   tail(): string[];
   memory(): { peakRssMb: number; rssMb: number } | null;
-  /** SIGTERM (graceful) or SIGKILL; resolves once it has exited. */
-  stop(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGTERM (graceful, SIGKILL after `graceMs`) or SIGKILL; resolves once it has exited. */
+  stop(signal?: NodeJS.Signals, graceMs?: number): Promise<void>;
 }
 
 function track(proc: ChildProcess, readyText: string, timeoutMs: number): Promise<ChildWorker> {
@@ -50,10 +50,14 @@ function track(proc: ChildProcess, readyText: string, timeoutMs: number): Promis
       proc,
       tail: () => [...lines],
       memory: () => (proc.pid ? procMemoryMb(proc.pid) : null),
-      stop: (signal = 'SIGTERM') =>
+      stop: (signal = 'SIGTERM', graceMs = 15_000) =>
         new Promise<void>((res) => {
           if (proc.exitCode !== null || proc.signalCode !== null) return res();
-          proc.once('exit', () => res());
+          const force = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+          proc.once('exit', () => {
+            clearTimeout(force);
+            res();
+          });
           proc.kill(signal);
         }),
     };

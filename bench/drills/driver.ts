@@ -82,11 +82,12 @@ export async function orderLife(
   apiUrl: () => string,
   o: DrillOrder,
   holdMs: number,
+  timeoutMs = 180_000,
 ): Promise<OrderOutcome> {
-  const { view } = await bindUntilSettled(apiUrl, o);
+  const { view } = await bindUntilSettled(apiUrl, o, timeoutMs);
   const atBound = providerBindingsOf(stack, o);
   if (holdMs) await sleep(holdMs);
-  const final = await releaseUntilDone(apiUrl, o);
+  const final = await releaseUntilDone(apiUrl, o, timeoutMs);
   return {
     orderId: o.orderId,
     boundState: view.state,
@@ -97,17 +98,23 @@ export async function orderLife(
   };
 }
 
-/** Runs `count` orders, `concurrency` at a time. */
+/** Runs `count` orders, `concurrency` at a time; every order runs to its end even if another fails. */
 export async function runOrders<T>(count: number, concurrency: number, one: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = [];
+  const errors: string[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(count, concurrency) }, async () => {
       while (next < count) {
         const i = next++;
-        out[i] = await one(i);
+        try {
+          out[i] = await one(i);
+        } catch (err) {
+          errors.push(err instanceof Error ? err.message : String(err));
+        }
       }
     }),
   );
+  if (errors.length) throw new Error(`${errors.length} of ${count} orders failed: ${errors.slice(0, 5).join(' | ')}`);
   return out;
 }

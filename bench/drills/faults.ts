@@ -9,13 +9,13 @@ import type { BenchStack } from '../stack';
 export type FaultKind = FaultRule['fault'];
 
 /** Rules giving each kind an equal share of `total` (the first matching rule that fires wins). */
-export function faultMix(kinds: FaultKind[], total: number): FaultRule[] {
+export function faultMix(kinds: FaultKind[], total: number, countPerKind?: number): FaultRule[] {
   const share = total / kinds.length;
   let left = 1;
   return kinds.map((fault) => {
     const p = share / left;
     left -= share;
-    return { api: '*', fault, probability: Math.min(1, p) };
+    return { api: '*', fault, probability: Math.min(1, p), ...(countPerKind ? { count: countPerKind } : {}) };
   });
 }
 
@@ -41,15 +41,19 @@ export async function faultDrill(
   say: (s: string) => void = () => undefined,
 ): Promise<FaultDrillResult> {
   const t0 = Date.now();
-  const rules = faultMix(opts.kinds, opts.total);
-  // Flow control makes the activity wait 60 s before its retry: a bounded count keeps CI quick.
-  if (opts.flowControlCount) rules.unshift({ api: '*', fault: 'flowControl', count: opts.flowControlCount });
+  const rules = faultMix(opts.kinds, opts.total, opts.countPerKind);
   stack.sim.setFaults(rules);
   let orders: OrderOutcome[];
   const fired: Record<string, number> = {};
   try {
     orders = await runOrders(opts.orders, opts.concurrency, (i) =>
-      orderLife(stack, () => stack.api.url, drillOrder(opts.run, i, 'fault'), between(0, 500)),
+      orderLife(
+        stack,
+        () => stack.api.url,
+        drillOrder(opts.run, i, 'fault'),
+        between(0, 500),
+        opts.orderTimeoutMs ?? 600_000,
+      ),
     );
   } finally {
     for (const r of stack.sim.core.faults.get()) fired[r.fault] = (fired[r.fault] ?? 0) + r.applied;
