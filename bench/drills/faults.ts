@@ -36,7 +36,10 @@ export async function faultDrill(
     run: number;
     kinds: FaultKind[];
     total: number;
-    flowControlCount?: number;
+    /** Stop each kind after this many (CI: the run converges in bounded time). */
+    countPerKind?: number;
+    /** Per order; retries back off up to minutes under heavy faults. */
+    orderTimeoutMs?: number;
   },
   say: (s: string) => void = () => undefined,
 ): Promise<FaultDrillResult> {
