@@ -24,11 +24,14 @@ export interface SimHarness {
 
 export async function startSimHarness(client: Client): Promise<SimHarness> {
   const state = { pushesReceived: 0 };
+  // Signals still in flight when the harness closes must finish before the test closes its Connection:
+  // a gRPC retry firing on a closed channel throws outside any test.
+  const inFlight = new Set<Promise<unknown>>();
   const receiver = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      void (async () => {
+      const handling = (async () => {
         const parsed = PushSchema.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
         if (!parsed.success) return res.writeHead(400).end();
         state.pushesReceived++;
@@ -42,7 +45,11 @@ export async function startSimHarness(client: Client): Promise<SimHarness> {
           await client.workflow.getHandle(workflowIdForOrder(orderId)).signal(msg.providerEvents, events);
         }
         res.writeHead(200).end();
-      })().catch(() => res.writeHead(503).end());
+      })().catch(() => {
+        if (!res.headersSent) res.writeHead(503).end();
+      });
+      inFlight.add(handling);
+      void handling.finally(() => inFlight.delete(handling));
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', () => resolve()));
@@ -59,6 +66,7 @@ export async function startSimHarness(client: Client): Promise<SimHarness> {
       await sim.close();
       receiver.closeAllConnections();
       await new Promise<void>((resolve) => receiver.close(() => resolve()));
+      await Promise.allSettled([...inFlight]);
     },
   };
 }
