@@ -12,15 +12,24 @@ export interface KillDrillResult {
 
 export async function workerKillDrill(
   stack: BenchStack,
-  opts: { orders: number; concurrency: number; run: number; killEveryMs: [number, number]; downMs: [number, number] },
+  opts: {
+    orders: number;
+    concurrency: number;
+    run: number;
+    killEveryMs: [number, number];
+    downMs: [number, number];
+    /** Orders are held bound for a random time up to this (default 1.5 s). */
+    maxHoldMs?: number;
+  },
   say: (s: string) => void = () => undefined,
 ): Promise<KillDrillResult> {
   const t0 = Date.now();
   let done = false;
   let kills = 0;
   const chaos = (async () => {
-    while (!done) {
-      await sleep(between(...opts.killEveryMs));
+    // The first kill comes early (the first orders are mid-bind), the next ones once the new worker runs.
+    for (let first = true; !done; first = false) {
+      await sleep(first ? between(300, 1500) : between(...opts.killEveryMs));
       if (done) break;
       await stack.worker.stop('SIGKILL');
       kills++;
@@ -32,7 +41,7 @@ export async function workerKillDrill(
   let orders: OrderOutcome[];
   try {
     orders = await runOrders(opts.orders, opts.concurrency, (i) =>
-      orderLife(stack, () => stack.api.url, drillOrder(opts.run, i, 'kill'), between(0, 1500)),
+      orderLife(stack, () => stack.api.url, drillOrder(opts.run, i, 'kill'), between(0, opts.maxHoldMs ?? 1500)),
     );
   } finally {
     done = true;
