@@ -16,6 +16,8 @@ export interface UnreachableDrillResult {
   refusedWith503: number;
   otherRefusals: number;
   deliveredAfterRestore: number;
+  /** Real time from the restore to the first push the webhook accepted (the API's reconnection). */
+  firstAcceptedAfterMs: number;
   /** Orders whose view holds each of their calls exactly once, complete. */
   ordersExact: number;
   /** Orders unchanged after every push was sent once more. */
@@ -62,16 +64,26 @@ export async function unreachableDrill(
       'pushes refused while Temporal is unreachable',
     );
     proxy.restore();
-    stack.sim.advance(61); // the platform's first retry comes a minute later
+    const restoredAt = Date.now();
+    let firstAcceptedAfterMs = -1;
+    // The platform retries on its own schedule (1, 4, 9, ... minutes): keep its clock moving while we wait.
     await eventually(
       () => {
         const ps = mine();
+        if (firstAcceptedAfterMs < 0 && ps.some((p) => p.attempts.some((a) => a.status === 200)))
+          firstAcceptedAfterMs = Date.now() - restoredAt;
+        if (
+          ps.some(
+            (p) => p.state === 'pending' && p.nextAttemptAt && Date.parse(p.nextAttemptAt) > stack.sim.now().getTime(),
+          )
+        )
+          stack.sim.advance(10);
         return (
           ps.filter((p) => p.eventType !== 'fee').length === sessions.length * 5 &&
           ps.every((p) => p.state === 'delivered')
         );
       },
-      120_000,
+      300_000,
       'every push delivered after the restore',
     );
     const delivered = mine();
@@ -113,6 +125,7 @@ export async function unreachableDrill(
       refusedWith503: delivered.filter((p) => p.attempts.some((a) => a.status === 503)).length,
       otherRefusals: delivered.flatMap((p) => p.attempts).filter((a) => a.status !== 200 && a.status !== 503).length,
       deliveredAfterRestore: delivered.filter((p) => p.state === 'delivered').length,
+      firstAcceptedAfterMs,
       ordersExact,
       ordersUnchangedByReplay,
       leftAtProvider: stack.sim.bindings().filter((b) => orders.some((o) => o.partyA === b.numA)).length,
