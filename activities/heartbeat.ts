@@ -12,7 +12,8 @@ export async function withHeartbeat<T>(work: (beat: () => void) => Promise<T>): 
     ctx = undefined;
   }
   const beat = () => ctx?.heartbeat();
-  beat();
+  // No beat up front: most provider calls end well inside a second, and each heartbeat is an RPC and a
+  // billable action. A worker that dies mid-call still misses the heartbeat timeout.
   const timer = ctx ? setInterval(beat, 1000) : undefined;
   try {
     return await work(beat);

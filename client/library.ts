@@ -95,14 +95,10 @@ export class BindflowClient {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw toBindflowError(err);
       view = await this.get(input.orderId); // closed run of the same order
     }
-    const existing = await this.handle(input.orderId)
-      .query(msg.getRequest)
-      .catch((err) => {
-        throw toBindflowError(err);
-      });
     let status: BindStatus;
-    if (existing.requestedAt === requestedAt) status = 'created';
-    else if (requestFingerprint(existing) === requestFingerprint(request)) status = 'existing';
+    // The view says which request created the binding: only a repeat needs the original to compare.
+    if (view.requestedAt === requestedAt) status = 'created';
+    else if (requestFingerprint(await this.request(input.orderId)) === requestFingerprint(request)) status = 'existing';
     else {
       throw new BindflowError(
         'CONFLICT',
@@ -115,6 +111,15 @@ export class BindflowClient {
     }
     if (view.state === 'binding') status = 'pending';
     return { status, binding: view };
+  }
+
+  /** The request an existing binding was made with (only to compare a repeated PUT). */
+  private async request(orderId: string): Promise<OrderBindingInput> {
+    try {
+      return await this.handle(orderId).query(msg.getRequest);
+    } catch (err) {
+      throw toBindflowError(err, orderId);
+    }
   }
 
   async get(orderId: string): Promise<BindingView> {

@@ -25,7 +25,7 @@ export interface WebhookOptions {
   bodyLimitBytes?: number;
   log: Logger;
   metrics: ApiMetrics;
-  /** Longest time the webhook waits on Temporal before answering 503. Default 5 s. */
+  /** Longest time the webhook waits on Temporal before answering 503. Default 2 s. */
   temporalDeadlineMs?: number;
 }
 
@@ -64,7 +64,7 @@ export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): voi
       );
       try {
         // Bounded: an unreachable Temporal must turn into a quick 503, well inside the platform's patience.
-        const deadline = Date.now() + (opts.temporalDeadlineMs ?? 5000);
+        const deadline = Date.now() + (opts.temporalDeadlineMs ?? 2000);
         const { routed, kept } = await opts.client.connection.withDeadline(deadline, async () => {
           const groups = await groupByOrder(events, opts.client, subscriptionCache);
           let routed = 0;

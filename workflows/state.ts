@@ -63,6 +63,7 @@ export function toView(b: BindingRecord, calls: CallView[]): BindingView {
     calls,
     ...(b.failureReason ? { failure: { reason: b.failureReason } } : {}),
     ...(b.endedAtMs !== undefined ? { endedAt: new Date(b.endedAtMs).toISOString() } : {}),
+    ...(b.originalInput.requestedAt ? { requestedAt: b.originalInput.requestedAt } : {}),
   };
 }
 

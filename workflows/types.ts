@@ -145,6 +145,8 @@ export interface BindingView {
   calls: CallView[];
   failure?: { reason: string };
   endedAt?: string;
+  /** When the request that created this binding was made (tells its creator from a repeat). */
+  requestedAt?: string;
 }
 
 /** What the workflow returns: no party number in it (it is visible in the Web UI). */
