@@ -25,7 +25,11 @@ export async function serverRestartDrill(
   let downSeconds = 0;
   const restart = (async () => {
     await sleep(opts.restartAfterMs);
-    startedBeforeRestart = (await stack.api.client.workflow.count(`TaskQueue = '${stack.taskQueue}'`)).count;
+    startedBeforeRestart = (
+      await stack.api.client.workflow.count(
+        `TaskQueue = '${stack.taskQueue}' AND WorkflowId STARTS_WITH 'binding-restart-${opts.run}-'`,
+      )
+    ).count;
     const port = stack.server.port;
     const down = Date.now();
     await stack.server.stop();
