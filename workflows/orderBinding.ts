@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -116,7 +117,7 @@ class OrderBindingRun {
     }
     this.calls = new CallBook(this.b.calls);
     this.registerHandlers();
-    this.publish();
+    this.publishProgress();
   }
 
   async run(): Promise<BindingSummary> {
@@ -158,7 +159,7 @@ class OrderBindingRun {
       });
       this.b.subscriptionId = ax.subscriptionId;
       this.b.numberX = ax.numberX;
-      this.publish();
+      this.publishProgress();
     } catch (err) {
       // Retries ran out without a definite answer: the bind may have landed. Find it by its userData.
       if (!isDefiniteRejection(err)) await cleanup.unbindByUserData({ userData });
@@ -167,7 +168,7 @@ class OrderBindingRun {
     for (const party of this.b.parties) {
       try {
         party.numberY = (await this.bindParty(party.number)).numberY;
-        this.publish();
+        this.publishProgress();
       } catch (err) {
         // Saga: the whole AX goes (with every YB under it), so nothing of this order stays bound.
         await cleanup.unbind({ subscriptionId: this.b.subscriptionId! });
@@ -493,6 +494,17 @@ class OrderBindingRun {
   }
 
   /** Mirrors the state into search attributes and the Web UI's details at every change. */
+  /**
+   * Progress inside a state (started, X bound, a Y bound): the Web UI's details follow at once, while
+   * the search attributes wait for the state change (each upsert is an event and a billable action).
+   * The client sets OrderId, BindingState and AreaCode at start. Runs begun before this change replay
+   * with their upserts.
+   */
+  private publishProgress(): void {
+    if (patched('fewer-upserts')) this.publishDetails();
+    else this.publish();
+  }
+
   private publish(): void {
     upsertSearchAttributes(searchAttributeUpdates(this.b));
     this.publishDetails();
