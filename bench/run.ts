@@ -200,6 +200,7 @@ async function main(): Promise<void> {
     say(`history of one order (${sampleOrderId}): ${history.total} events ${JSON.stringify(history.byType)}`);
     say(`history of one floor workflow: ${floorHistory.total} events; message floor: ${msgFloorHistory.total} events`);
     const serverActions = Object.values(actionsDelta).reduce((a, b) => a + b, 0);
+    const heartbeatsPerOrder = round((actionsDelta.RecordActivityTaskHeartbeat ?? 0) / ORDERS, 1);
     say(
       `billable actions per order: ${history.actions} seen in history (+1 query by PUT), ` +
         `server action metric ${round(serverActions / ORDERS)} per order ${JSON.stringify(actionsDelta)}`,
@@ -239,7 +240,9 @@ async function main(): Promise<void> {
       historyEventsByType: history.byType,
       floorHistoryEvents: floorHistory.total,
       messageFloorHistoryEvents: msgFloorHistory.total,
-      billableActionsPerOrder: history.actions + 1,
+      // History-visible actions + the PUT's query + heartbeats (not in the history; from the server's metric).
+      billableActionsPerOrder: round(history.actions + 1 + heartbeatsPerOrder, 1),
+      heartbeatsPerOrder,
       serverActionsPerOrder: round(serverActions / ORDERS),
       cpuMsPerOrder: cpuPerOrder,
       cpuMsPerFloorWorkflow: cpuPerFloor,
