@@ -20,10 +20,10 @@ export interface ChildWorker {
 function track(proc: ChildProcess, readyText: string, timeoutMs: number): Promise<ChildWorker> {
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker not ready in ${timeoutMs} ms:\n${lines.join('\n')}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // never leave a half-started worker behind
+      reject(new Error(`worker not ready in ${timeoutMs} ms:\n${lines.join('\n')}`));
+    }, timeoutMs);
     let ready = false;
     const onData = (d: Buffer) => {
       for (const l of d.toString().split('\n')) {
