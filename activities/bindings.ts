@@ -1,8 +1,8 @@
 import { isNotFound, maskNumber } from '../provider';
 import type { Logger } from '../lib/log';
 import { providerCall, toActivityFailure } from './failures';
-import { currentAttempt, withHeartbeat } from './heartbeat';
-import { findByUserData } from './pool';
+import { currentAttempt, previousHeartbeat, withHeartbeat } from './heartbeat';
+import { candidatesForArea, findByUserData, type SweepProgress } from './pool';
 import type { ProviderPort } from './ports';
 import type { BindflowActivities } from './types';
 
@@ -33,7 +33,11 @@ export function bindingActivities(
     async bindAx(input) {
       return withHeartbeat(async (beat) => {
         if (currentAttempt() > 1 && numberPool.length > 0) {
-          const earlier = await providerCall(() => findByUserData(provider, numberPool, input.userData, beat));
+          // Always a full sweep (never resumed): this attempt's own bind comes after it, so an earlier
+          // attempt's bind may sit on any number. Strict-area binds can only be on the area's numbers.
+          const candidates =
+            input.areaMatchMode === 'strict' ? candidatesForArea(numberPool, input.areaCode) : numberPool;
+          const earlier = await providerCall(() => findByUserData(provider, candidates, input.userData, beat));
           const adoptable = earlier.find((b) => b.subscriptionId);
           if (adoptable?.subscriptionId) {
             deps.onAdopted?.('ax');
@@ -107,7 +111,10 @@ export function bindingActivities(
         return { unbound: 0 };
       }
       return withHeartbeat(async (beat) => {
-        const found = await providerCall(() => findByUserData(provider, numberPool, userData, beat));
+        // No bind with this userData happens any more: an attempt may resume where the last one stopped.
+        const found = await providerCall(() =>
+          findByUserData(provider, numberPool, userData, beat, previousHeartbeat<SweepProgress>()),
+        );
         let unbound = 0;
         for (const b of found) {
           if (!b.subscriptionId) continue;

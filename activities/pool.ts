@@ -51,18 +51,62 @@ export async function axOnNumber(provider: ProviderPort, numberX: string): Promi
   };
 }
 
-/** Every AX on the pool carrying exactly this userData. */
+/** Where a sweep got to: `next` numbers of the pool checked, with what they held. */
+export interface SweepProgress {
+  userData: string;
+  poolSize: number;
+  next: number;
+  found: AxOnNumber[];
+}
+
+/** Transient query failures are retried here, so one failed query out of hundreds does not fail a sweep. */
+const QUERY_TRIES = 6;
+
+async function queryWithRetries(provider: ProviderPort, numberX: string): Promise<AxOnNumber | null> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await axOnNumber(provider, numberX);
+    } catch (err) {
+      // Flow control and IP blocks ask for a minute or more: leave that wait to the activity's retry policy.
+      const quick = isProviderError(err) && err.retryable && (err.retryAfterMs ?? 0) <= 1000;
+      if (!quick || attempt >= QUERY_TRIES) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+/**
+ * The numbers a strict-area bind can have landed on: the area's landline-style numbers (`+86` + the
+ * area code without its 0) and any number that does not show its area (mobile-style).
+ */
+export function candidatesForArea(numberPool: readonly string[], areaCode: string): string[] {
+  const prefix = `+86${areaCode.replace(/^0/, '')}`;
+  const mobileStyle = /^\+861[3-9]/;
+  const hits = numberPool.filter((n) => n.startsWith(prefix) || mobileStyle.test(n));
+  return hits.length > 0 ? hits : [...numberPool];
+}
+
+/**
+ * Every AX on the pool carrying exactly this userData. `resume` continues an earlier sweep for the same
+ * userData and pool (only safe once no bind with this userData can still happen); `onProgress` sees
+ * each step, for heartbeats.
+ */
 export async function findByUserData(
   provider: ProviderPort,
   numberPool: readonly string[],
   userData: string,
-  onProgress: () => void = () => undefined,
+  onProgress: (p: SweepProgress) => void = () => undefined,
+  resume?: SweepProgress,
 ): Promise<AxOnNumber[]> {
-  const found: AxOnNumber[] = [];
-  for (const numberX of numberPool) {
-    onProgress();
-    const ax = await axOnNumber(provider, numberX);
-    if (ax && ax.userData === userData) found.push(ax);
+  const usable = resume && resume.userData === userData && resume.poolSize === numberPool.length;
+  const progress: SweepProgress = usable
+    ? { ...resume, found: [...resume.found] }
+    : { userData, poolSize: numberPool.length, next: 0, found: [] };
+  for (; progress.next < numberPool.length; progress.next++) {
+    onProgress(progress);
+    const ax = await queryWithRetries(provider, numberPool[progress.next]);
+    if (ax && ax.userData === userData) progress.found.push(ax);
   }
-  return found;
+  onProgress(progress);
+  return progress.found;
 }
