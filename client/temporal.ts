@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import { Client, Connection, ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Env } from '../lib/config';
+import { readPem } from '../lib/pem';
 
 /** Connection options for the dev server, a self-hosted cluster (mTLS) or Temporal Cloud (API key). */
 export function temporalConnectionOptions(env: Env): ConnectionOptions {
@@ -21,11 +21,6 @@ export function temporalConnectionOptions(env: Env): ConnectionOptions {
     opts.tls = opts.tls ?? true;
   }
   return opts;
-}
-
-/** A PEM given inline or as a file path. */
-function readPem(value: string): Buffer {
-  return Buffer.from(value.includes('-----BEGIN') ? value : fs.readFileSync(value, 'utf8'));
 }
 
 export async function connectTemporal(

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { freePort } from '../lib/ports';
 import { loadEnv, type Env } from '../lib/config';
+import { readPem } from '../lib/pem';
 import { dataConverterFromEnv } from '../lib/codec';
 import { createLogger } from '../lib/log';
 import { getWorkflowBundle } from './bundle';
@@ -11,11 +12,6 @@ import { sdkLogger } from './sdkLogger';
 
 // `npx bindflow worker`: one process, one worker on $TEMPORAL_TASK_QUEUE, metrics, masked JSON logs,
 // and a graceful stop on SIGTERM/SIGINT (in-flight activities get the grace time to finish).
-
-function pem(value: string): Buffer {
-  // Either the PEM itself or a path to it.
-  return Buffer.from(value.includes('-----BEGIN') ? value : fs.readFileSync(value, 'utf8'));
-}
 
 export function numberPoolFromEnv(env: Pick<Env, 'PRIVATENUMBER_NUMBER_POOL'>): string[] {
   return (env.PRIVATENUMBER_NUMBER_POOL ?? '')
@@ -41,7 +37,7 @@ export async function runWorker(env: Env = loadEnv()): Promise<void> {
 
   const tls =
     env.TEMPORAL_TLS_CERT && env.TEMPORAL_TLS_KEY
-      ? { clientCertPair: { crt: pem(env.TEMPORAL_TLS_CERT), key: pem(env.TEMPORAL_TLS_KEY) } }
+      ? { clientCertPair: { crt: readPem(env.TEMPORAL_TLS_CERT), key: readPem(env.TEMPORAL_TLS_KEY) } }
       : env.TEMPORAL_API_KEY
         ? true
         : undefined;
