@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { DEFAULT_RECONCILE_RATE, EnvSchema } from '../lib/config';
 import { createLogger, type Logger } from '../lib/log';
 import { bindingActivities } from './bindings';
 import { notifyActivities } from './notify';
@@ -23,6 +24,14 @@ export interface ActivityDeps {
   callbackSecret?: string;
   log?: Logger;
   metrics?: ActivityMetrics;
+  /** Provider queries per second of a reconciliation sweep; default: BINDFLOW_RECONCILE_RATE (10). */
+  reconcileRate?: number;
+}
+
+/** BINDFLOW_RECONCILE_RATE as validated at the worker's start (its default when unset or invalid). */
+function reconcileRateFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const r = EnvSchema.shape.BINDFLOW_RECONCILE_RATE.safeParse(env.BINDFLOW_RECONCILE_RATE);
+  return r.success ? r.data : DEFAULT_RECONCILE_RATE;
 }
 
 /** Every activity of bindflow, bound to its dependencies. */
@@ -40,6 +49,11 @@ export function createActivities(deps: ActivityDeps): BindflowActivities {
       ...(deps.callbackSecret ? { callbackSecret: deps.callbackSecret } : {}),
       onDelivered: (outcome) => deps.metrics?.notification(outcome),
     }),
-    ...reconcileActivities({ provider: deps.provider, client: deps.client }),
+    ...reconcileActivities({
+      provider: deps.provider,
+      client: deps.client,
+      queriesPerSecond: deps.reconcileRate ?? reconcileRateFromEnv(),
+      log,
+    }),
   };
 }

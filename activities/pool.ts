@@ -110,3 +110,151 @@ export async function findByUserData(
   onProgress(progress);
   return progress.found;
 }
+
+// Paging a sweep over a large pool (reconciliation): queries paced below the platform's flow control,
+// a bounded number in flight, flow control (1010010) answered by pausing every query of the worker.
+
+/** Flow control asks for a minute's wait (the provider's documentation). */
+export const FLOW_CONTROL_PAUSE_MS = 60_000;
+const MAX_FLOW_CONTROL_PAUSE_MS = 5 * 60_000;
+
+export interface PacerOptions {
+  /** The most queries per second. */
+  perSecond: number;
+  /** Pause after a flow-control answer; doubles while flow control repeats (at most 5 minutes by default). */
+  flowControlPauseMs?: number;
+  maxFlowControlPauseMs?: number;
+  /** Clock (ms), injectable for tests. */
+  now?: () => number;
+}
+
+/**
+ * Spaces queries at least `1000 / perSecond` ms apart, whoever makes them (share one pacer for every
+ * query of the worker). A flow-control answer pauses everyone, then halves the rate (never below 1/16
+ * of it), which each successful answer raises again by a twentieth.
+ */
+export class QueryPacer {
+  private readonly base: number;
+  private rate: number;
+  private nextAt = -Infinity;
+  private pausedUntil = -Infinity;
+  private strikes = 0;
+  private readonly pauseMs: number;
+  private readonly maxPauseMs: number;
+  private readonly now: () => number;
+
+  constructor(opts: PacerOptions) {
+    if (!(opts.perSecond > 0) || !Number.isFinite(opts.perSecond)) throw new Error('perSecond must be positive');
+    this.base = opts.perSecond;
+    this.rate = opts.perSecond;
+    this.pauseMs = opts.flowControlPauseMs ?? FLOW_CONTROL_PAUSE_MS;
+    this.maxPauseMs = Math.max(this.pauseMs, opts.maxFlowControlPauseMs ?? MAX_FLOW_CONTROL_PAUSE_MS);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** The current rate (queries per second). */
+  get perSecond(): number {
+    return this.rate;
+  }
+
+  /** Waits (with `sleep`) for this query's turn. */
+  async acquire(sleep: (ms: number) => Promise<void>): Promise<void> {
+    for (;;) {
+      const now = this.now();
+      const at = Math.max(now, this.nextAt, this.pausedUntil);
+      this.nextAt = at + 1000 / this.rate;
+      if (at <= now) return;
+      await sleep(at - now);
+      // A flow-control answer that came in meanwhile voids this turn.
+      if (this.now() >= this.pausedUntil) return;
+    }
+  }
+
+  /** The provider answered a query with anything but flow control. */
+  answered(): void {
+    this.strikes = 0;
+    this.rate = Math.min(this.base, this.rate + this.base / 20);
+  }
+
+  /** The provider answered flow control: pause every query, then go on slower. Returns the pause (ms). */
+  flowControlled(): number {
+    const now = this.now();
+    // The other queries in flight when the first answer came get the same answer: one event.
+    if (now < this.pausedUntil) return this.pausedUntil - now;
+    const pause = Math.min(this.maxPauseMs, this.pauseMs * 2 ** this.strikes);
+    this.strikes++;
+    this.pausedUntil = now + pause;
+    this.nextAt = this.pausedUntil;
+    this.rate = Math.max(this.base / 16, this.rate / 2);
+    return pause;
+  }
+}
+
+export function isFlowControl(err: unknown): boolean {
+  return isProviderError(err) && err.code === '1010010';
+}
+
+export interface PacedQueryOptions {
+  pacer: QueryPacer;
+  /** Sleeps (an activity's cancellable, heartbeating sleep). */
+  sleep: (ms: number) => Promise<void>;
+  /** Tries per number when flow control answers (default 3). */
+  flowControlTries?: number;
+}
+
+/**
+ * `axOnNumber` in its paced turn; flow control pauses the pacer and tries again, other transient
+ * failures that ask for no long wait are retried a few times. What still fails is thrown.
+ */
+export async function pacedAxOnNumber(
+  provider: ProviderPort,
+  numberX: string,
+  opts: PacedQueryOptions,
+): Promise<AxOnNumber | null> {
+  const flowControlTries = opts.flowControlTries ?? 3;
+  let throttled = 0;
+  for (let attempt = 1; ; attempt++) {
+    await opts.pacer.acquire(opts.sleep);
+    try {
+      const ax = await axOnNumber(provider, numberX);
+      opts.pacer.answered();
+      return ax;
+    } catch (err) {
+      if (isFlowControl(err)) {
+        opts.pacer.flowControlled();
+        if (++throttled >= flowControlTries) throw err;
+        continue;
+      }
+      if (isProviderError(err)) opts.pacer.answered();
+      const quick = isProviderError(err) && err.retryable && (err.retryAfterMs ?? 0) <= 1000;
+      if (!quick || attempt - throttled >= 3) throw err;
+      await opts.sleep(Math.min(2000, 100 * 2 ** attempt));
+    }
+  }
+}
+
+/**
+ * Runs `fn` on every item, at most `concurrency` at once. The first error thrown by `fn` stops the
+ * others from taking new items and is rethrown once those in flight have settled.
+ */
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const lane = async () => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i], i);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  const lanes = Math.max(1, Math.min(Math.floor(concurrency), items.length));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  if (failure) throw failure.err;
+}

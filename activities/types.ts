@@ -1,6 +1,7 @@
 // The activities' signatures, the contract between the workflow (which imports these as types only)
 // and their implementation. Each one is a single provider call or a single outbound notification,
-// except the two recovery sweeps that exist because a lost bind response leaves nothing to query by.
+// except the two recovery sweeps that exist because a lost bind response leaves nothing to query by,
+// and reconciliation's pages (a hundred queries in one activity is far cheaper than a hundred activities).
 
 export interface BindAxInput {
   orderId: string;
@@ -73,6 +74,31 @@ export interface OwnershipResult {
   subscriptionId: string | null;
 }
 
+export interface ReconcileNumbersInput {
+  /** One page of the pool: privacy numbers X. */
+  numbersX: string[];
+  /** Bindings younger than this are skipped: their workflow may not have recorded them yet. */
+  graceSeconds: number;
+}
+
+/** A bindflow binding on the pool that no open workflow owns (no party number). */
+export interface OrphanBinding {
+  orderId: string;
+  numberX: string;
+  subscriptionId: string;
+}
+
+export interface ReconcileNumbersResult {
+  /** Bindings found on the page. */
+  checked: number;
+  /** Bindings not made by bindflow (no `bf1:` userData): never touched. */
+  foreign: number;
+  /** Numbers that could not be queried, and bindings whose ownership could not be told. */
+  errors: number;
+  /** For the workflow to unbind, each with its own retried activity. */
+  orphans: OrphanBinding[];
+}
+
 export interface NotifyInput {
   url: string;
   /** Idempotency key sent as `X-Bindflow-Event-Id`: the receiver may see a delivery more than once. */
@@ -92,4 +118,9 @@ export interface BindflowActivities {
   listBindingsOnNumber(input: { numberX: string }): Promise<PoolBinding[]>;
   /** Reconciliation: does an open orderBinding workflow own this subscription? */
   bindingOwnership(input: OwnershipInput): Promise<OwnershipResult>;
+  /**
+   * Reconciliation, one page of the pool in one activity: each number queried at the worker's paced
+   * rate with a few in flight, each bindflow binding's ownership checked; answers the orphans.
+   */
+  reconcileNumbers(input: ReconcileNumbersInput): Promise<ReconcileNumbersResult>;
 }

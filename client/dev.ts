@@ -16,7 +16,6 @@ import {
   devStackFile,
 } from './devDefaults';
 import { ServiceGroup, untilSignal } from './processes';
-import { parseDuration } from './cliArgs';
 
 export const DEV_HELP = `Usage: bindflow dev   (also: npm start)
 
@@ -111,6 +110,8 @@ export async function runDev(io: Io): Promise<number> {
       childEnv.PRIVATENUMBER_NUMBER_POOL = childEnv.PRIVATENUMBER_NUMBER_POOL ?? Object.values(pool).flat().join(',');
     }
 
+    // The worker creates (or updates) the reconciliation Schedule at its start, as every worker does,
+    // from childEnv's PRIVATENUMBER_NUMBER_POOL and BINDFLOW_RECONCILE_INTERVAL (every minute here).
     const worker = spawn(
       process.execPath,
       [
@@ -138,19 +139,6 @@ export async function runDev(io: Io): Promise<number> {
     const { startApi } = require('./apiMain') as typeof import('./apiMain');
     const api = await startApi(env, { trustUiOrigin: true });
     group.add({ name: 'API', stop: api.stop });
-
-    const pool = (childEnv.PRIVATENUMBER_NUMBER_POOL ?? '').split(',').filter(Boolean);
-    if (pool.length) {
-      const { ensureReconcileSchedule } = require('../worker/schedule') as typeof import('../worker/schedule');
-      const { connectTemporal } = require('./temporal') as typeof import('./temporal');
-      const { client, connection } = await connectTemporal(env);
-      await ensureReconcileSchedule(client, {
-        intervalSeconds: parseDuration(env.BINDFLOW_RECONCILE_INTERVAL, 'BINDFLOW_RECONCILE_INTERVAL'),
-        taskQueue: env.TEMPORAL_TASK_QUEUE,
-        numberPool: pool,
-      });
-      await connection.close();
-    }
 
     const marker = devStackFile(io.env);
     fs.writeFileSync(marker, JSON.stringify({ temporalAddress: env.TEMPORAL_ADDRESS, pid: process.pid }) + '\n');

@@ -2,6 +2,9 @@ import { z } from 'zod';
 
 // The environment, parsed once at start; every problem is reported at once, naming the variable.
 
+/** Provider queries per second of a reconciliation sweep, unless BINDFLOW_RECONCILE_RATE says otherwise. */
+export const DEFAULT_RECONCILE_RATE = 10;
+
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalString = z
   .string()
@@ -36,10 +39,18 @@ export const EnvSchema = z.object({
   BINDFLOW_HOST: z.string().default('127.0.0.1'),
   BINDFLOW_METRICS_PORT: port.default(9464),
   BINDFLOW_SIMULATOR_PORT: port.default(9080),
+  /** How often the reconciliation Schedule sweeps the pool; `0` or `off`: the worker leaves the Schedule alone. */
   BINDFLOW_RECONCILE_INTERVAL: z
     .string()
-    .regex(/^\d+(s|m|h|d)?$/, 'must be a duration such as 60, 90s, 1m or 1h')
+    .regex(/^(?:off|\d+[smhd]?)$/, 'must be a duration such as 60, 90s, 1m or 1h, or 0 / off (no schedule)')
     .default('1m'),
+  /** Id of the reconciliation Schedule (one per namespace and deployment; tests use their own). */
+  BINDFLOW_RECONCILE_SCHEDULE_ID: z.string().min(1).max(200).default('bindflow-reconcile'),
+  /** Most provider queries per second a reconciliation sweep makes (per worker); flow control slows it further. */
+  BINDFLOW_RECONCILE_RATE: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().positive().max(1000).default(DEFAULT_RECONCILE_RATE),
+  ),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

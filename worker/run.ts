@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { freePort } from '../lib/ports';
 import { loadEnv, type Env } from '../lib/config';
@@ -7,6 +8,7 @@ import { dataConverterFromEnv } from '../lib/codec';
 import { createLogger } from '../lib/log';
 import { getWorkflowBundle } from './bundle';
 import { createBindflowWorker } from './createWorker';
+import { manageReconcileSchedule, reconcileIntervalSeconds } from './schedule';
 import { BindflowMetrics, startMetricsServer } from './metrics';
 import { sdkLogger } from './sdkLogger';
 
@@ -48,11 +50,7 @@ export async function runWorker(env: Env = loadEnv()): Promise<void> {
   });
   await getWorkflowBundle();
   const numberPool = numberPoolFromEnv(env);
-  if (numberPool.length === 0) {
-    log.warn(
-      'PRIVATENUMBER_NUMBER_POOL is empty: lost bind responses and orphans are left to their provider-side duration',
-    );
-  }
+  const dataConverter = dataConverterFromEnv(env);
   const worker = await createBindflowWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -67,7 +65,7 @@ export async function runWorker(env: Env = loadEnv()): Promise<void> {
     numberPool,
     metrics,
     log,
-    dataConverter: dataConverterFromEnv(env),
+    dataConverter,
   });
 
   const stop = (signal: string) => {
@@ -84,9 +82,21 @@ export async function runWorker(env: Env = loadEnv()): Promise<void> {
     metrics: `http://127.0.0.1:${env.BINDFLOW_METRICS_PORT}/metrics`,
     numberPool: numberPool.length,
   });
+  // Every worker keeps the reconciliation Schedule as configured, alongside polling; never fatal.
+  const scheduling = manageReconcileSchedule(
+    new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter }),
+    {
+      intervalSeconds: reconcileIntervalSeconds(env.BINDFLOW_RECONCILE_INTERVAL),
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      numberPool,
+      scheduleId: env.BINDFLOW_RECONCILE_SCHEDULE_ID,
+      log,
+    },
+  );
   try {
     await worker.run();
   } finally {
+    await scheduling;
     await connection.close();
     await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
     log.info('worker stopped');
