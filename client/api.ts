@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
-import Fastify, { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from '../lib/log';
 import { BindflowError } from './errors';
-import { BindflowClient } from './library';
+import { BindflowClient, type OrderChange } from './library';
 import {
   bindBodyToInput,
   parseExtendBody,
@@ -30,6 +30,10 @@ export interface ApiOptions {
   log: Logger;
   /** How long PUT waits for both numbers before answering 202. */
   bindPatienceMs?: number;
+  /** How long an order-changing request waits before answering 202 with the current view. Default 30 s. */
+  changeWaitMs?: number;
+  /** How long GET waits for the order's workflow to answer before 503 WORKFLOW_UNHEALTHY. Default 10 s. */
+  queryWaitMs?: number;
   bodyLimitBytes?: number;
   webhookSkewSeconds?: number;
   /** Extra routes (the codec server) registered on the same server. */
@@ -46,7 +50,13 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     body === '' ? done(null, undefined) : jsonParser(req, body as string, done),
   );
   const metrics = createApiMetrics();
-  const lib = new BindflowClient({ client: opts.client, taskQueue: opts.taskQueue, patienceMs: opts.bindPatienceMs });
+  const lib = new BindflowClient({
+    client: opts.client,
+    taskQueue: opts.taskQueue,
+    patienceMs: opts.bindPatienceMs,
+    changeWaitMs: opts.changeWaitMs,
+    queryWaitMs: opts.queryWaitMs,
+  });
   const expectedToken = Buffer.from(opts.apiToken);
 
   const authorize = (req: FastifyRequest) => {
@@ -73,6 +83,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
         code: e.code,
         error: e.message,
       });
+    if (e.status === 503) void reply.header('retry-after', '5');
     void reply.code(e.status).send(e.toJSON());
   });
   app.setNotFoundHandler((req, reply) => {
@@ -101,28 +112,39 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       v1.put('/orders/:orderId/binding', async (req, reply) => {
         const orderId = parseOrderId((req.params as { orderId: string }).orderId);
         const input = bindBodyToInput(orderId, req.body, new Date().toISOString());
-        const out = await lib.bind(input, { patienceMs: preferWaitMs(String(req.headers.prefer ?? '')) });
+        const waitMs = preferWait(req, reply);
+        const out = await lib.bind(input, { patienceMs: waitMs });
         const code = out.status === 'created' ? 201 : out.status === 'pending' ? 202 : 200;
         return reply.code(code).send(out.binding);
       });
-      v1.get('/orders/:orderId/binding', async (req) =>
-        lib.get(parseOrderId((req.params as { orderId: string }).orderId)),
-      );
-      v1.post('/orders/:orderId/binding/extend', async (req) =>
-        lib.extend(parseOrderId((req.params as { orderId: string }).orderId), parseExtendBody(req.body)),
-      );
-      v1.put('/orders/:orderId/binding/parties/:label', async (req) => {
+      v1.get('/orders/:orderId/binding', async (req, reply) => {
+        const orderId = parseOrderId((req.params as { orderId: string }).orderId);
+        return lib.get(orderId, { waitMs: preferWait(req, reply) });
+      });
+      // Every change answers within its deadline: 200 with the changed binding, or 202 with the current one.
+      const change = async (req: FastifyRequest, reply: FastifyReply, orderId: string, what: OrderChange) => {
+        const out = await lib.change(orderId, what, { waitMs: preferWait(req, reply) });
+        return reply.code(out.status === 'done' ? 200 : 202).send(out.binding);
+      };
+      v1.post('/orders/:orderId/binding/extend', async (req, reply) => {
+        const orderId = parseOrderId((req.params as { orderId: string }).orderId);
+        return change(req, reply, orderId, { kind: 'extend', request: parseExtendBody(req.body) });
+      });
+      v1.put('/orders/:orderId/binding/parties/:label', async (req, reply) => {
         const p = req.params as { orderId: string; label: string };
+        const orderId = parseOrderId(p.orderId);
+        const label = parseLabel(p.label);
         const body = parseOrFail(PartyNumberBodySchema, req.body ?? {});
-        return lib.setParty(parseOrderId(p.orderId), parseLabel(p.label), body.number);
+        return change(req, reply, orderId, { kind: 'setParty', label, number: body.number });
       });
-      v1.delete('/orders/:orderId/binding/parties/:label', async (req) => {
+      v1.delete('/orders/:orderId/binding/parties/:label', async (req, reply) => {
         const p = req.params as { orderId: string; label: string };
-        return lib.removeParty(parseOrderId(p.orderId), parseLabel(p.label));
+        return change(req, reply, parseOrderId(p.orderId), { kind: 'removeParty', label: parseLabel(p.label) });
       });
-      v1.delete('/orders/:orderId/binding', async (req) => {
+      v1.delete('/orders/:orderId/binding', async (req, reply) => {
         const body = parseOrFail(ReleaseBodySchema, req.body);
-        return lib.release(parseOrderId((req.params as { orderId: string }).orderId), body?.reason);
+        const orderId = parseOrderId((req.params as { orderId: string }).orderId);
+        return change(req, reply, orderId, { kind: 'release', ...(body?.reason ? { reason: body.reason } : {}) });
       });
       v1.get('/bindings', async (req) => {
         const q = req.query as { state?: string; limit?: string };
@@ -147,10 +169,26 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   return app;
 }
 
-/** RFC 7240 `Prefer: wait=N` (seconds, at most 60) shortens or lengthens how long PUT waits before 202. */
-function preferWaitMs(prefer: string | undefined): number | undefined {
-  const m = /(?:^|[,;\s])wait=(\d+)/i.exec(prefer ?? '');
-  return m ? Math.min(Number(m[1]), 60) * 1000 : undefined;
+/** The most and the least `Prefer: wait=N` may ask, in seconds. */
+export const PREFER_WAIT_MAX_SECONDS = 60;
+export const PREFER_WAIT_MIN_SECONDS = 1;
+
+/**
+ * RFC 7240 `Prefer: wait=N` (seconds, 1 to 60; other values are clamped, unreadable ones ignored as the RFC
+ * asks): how long a request waits on the order's workflow before answering 202 (a change, or PUT still
+ * binding) or 503 (GET of a workflow that cannot answer). Honoured → `Preference-Applied: wait=N`.
+ */
+export function preferWaitMs(prefer: string | string[] | undefined): number | undefined {
+  const header = Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '');
+  const m = /(?:^|[,;\s])wait\s*=\s*"?(\d{1,9})"?(?=$|[,;\s])/i.exec(header);
+  if (!m) return undefined;
+  return Math.min(Math.max(Number(m[1]), PREFER_WAIT_MIN_SECONDS), PREFER_WAIT_MAX_SECONDS) * 1000;
+}
+
+function preferWait(req: FastifyRequest, reply: FastifyReply): number | undefined {
+  const ms = preferWaitMs(req.headers.prefer);
+  if (ms !== undefined) void reply.header('preference-applied', `wait=${ms / 1000}`);
+  return ms;
 }
 
 const StateSchema = z.enum(['binding', 'bound', 'released', 'expired', 'failed']);

@@ -6,9 +6,12 @@ export type BindflowErrorCode =
   | 'CONFLICT'
   | 'REQUEST_REJECTED'
   | 'BINDING_CLOSED'
+  | 'BINDING_RELEASING'
+  | 'PARTY_BIND_FAILED'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'TEMPORAL_UNAVAILABLE'
+  | 'WORKFLOW_UNHEALTHY'
   | 'INTERNAL';
 
 const STATUS: Record<BindflowErrorCode, number> = {
@@ -18,9 +21,15 @@ const STATUS: Record<BindflowErrorCode, number> = {
   CONFLICT: 409,
   REQUEST_REJECTED: 422,
   BINDING_CLOSED: 409,
+  /** A release or the expiry is under way: the binding is about to end. */
+  BINDING_RELEASING: 409,
+  /** The provider refused or failed binding the new B's Y (the old party was already removed). */
+  PARTY_BIND_FAILED: 422,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TEMPORAL_UNAVAILABLE: 503,
+  /** The order's workflow does not answer: its workflow task keeps failing, or no worker takes it. */
+  WORKFLOW_UNHEALTHY: 503,
   INTERNAL: 500,
 };
 

@@ -1,18 +1,28 @@
 import {
   Client,
   isGrpcServiceError,
+  QueryNotRegisteredError,
+  QueryRejectedError,
+  ServiceError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  WorkflowUpdateStage,
   WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, WorkflowNotFoundError, type UpdateDefinition } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  WorkflowNotFoundError,
+  type QueryDefinition,
+  type UpdateDefinition,
+} from '@temporalio/common';
 import type { orderBinding } from '../workflows/orderBinding';
 import * as msg from '../workflows/messages';
 import * as sa from '../workflows/searchAttributes';
 import { workflowIdForOrder } from '../workflows/userData';
 import type { BindingStateName, BindingView, OrderBindingInput } from '../workflows/types';
-import { BindflowError } from './errors';
+import { BindflowError, type BindflowErrorCode } from './errors';
 import { requestFingerprint } from './httpSchemas';
 
 /** gRPC status codes used below (grpc-js numbering). */
@@ -40,22 +50,59 @@ export interface BindingListItem {
   closedAt: string | null;
 }
 
+/** A change to an open order's binding (one workflow update each). */
+export type OrderChange =
+  | { kind: 'extend'; request: msg.ExtendRequest }
+  | { kind: 'setParty'; label: string; number: string }
+  | { kind: 'removeParty'; label: string }
+  | { kind: 'release'; reason?: string };
+
+export interface ChangeOptions {
+  /**
+   * The most a change waits, in ms, before answering `pending` with the current view (default: the client's
+   * `changeWaitMs`, 30 s; `Infinity` waits for the outcome). Part of it (at most 5 s, at most half) is kept to
+   * read that view and tell a slow order from an unhealthy one.
+   */
+  waitMs?: number;
+  /** The workflow update's id: the same id again (on the same run) is the same change, not a second one. */
+  updateId?: string;
+}
+
+/**
+ * `done`: the workflow applied the change and `binding` shows it. `pending`: the deadline passed first and
+ * `binding` is the current view; `accepted` says whether the workflow had already accepted the change (it then
+ * completes on its own) or had not yet (it may still be applied; look again before repeating it).
+ */
+export type ChangeOutcome =
+  { status: 'done'; binding: BindingView } | { status: 'pending'; accepted: boolean; binding: BindingView };
+
 export interface BindflowClientOptions {
   client: Client;
   taskQueue: string;
   /** How long bind() waits for both numbers before answering `pending`. */
   patienceMs?: number;
+  /** How long change() waits by default before answering `pending`. Default 30 s. */
+  changeWaitMs?: number;
+  /** How long get() waits for the workflow's answer before reporting it unhealthy. Default 10 s. */
+  queryWaitMs?: number;
 }
+
+/** How long a describe, the health check behind WORKFLOW_UNHEALTHY, may take. */
+const DESCRIBE_DEADLINE_MS = 2_000;
 
 export class BindflowClient {
   readonly temporal: Client;
   private readonly taskQueue: string;
   private readonly patienceMs: number;
+  private readonly changeWaitMs: number;
+  private readonly queryWaitMs: number;
 
   constructor(opts: BindflowClientOptions) {
     this.temporal = opts.client;
     this.taskQueue = opts.taskQueue;
     this.patienceMs = opts.patienceMs ?? 10_000;
+    this.changeWaitMs = opts.changeWaitMs ?? 30_000;
+    this.queryWaitMs = opts.queryWaitMs ?? 10_000;
   }
 
   private handle(orderId: string): WorkflowHandle<typeof orderBinding> {
@@ -85,15 +132,28 @@ export class BindflowClient {
       ],
       staticSummary: `Order ${input.orderId}: AXYB privacy-number binding in area ${input.areaCode}`,
     });
+    const patienceMs = opts.patienceMs ?? this.patienceMs;
+    // awaitBound answers within the patience once accepted; an existing run that never accepts it (wedged) must
+    // not hold the caller forever.
+    const deadline = Date.now() + patienceMs + Math.max(10_000, patienceMs);
     let view: BindingView;
     try {
-      view = await this.temporal.workflow.executeUpdateWithStart(msg.awaitBound, {
-        args: [opts.patienceMs ?? this.patienceMs],
-        startWorkflowOperation,
-      });
+      view = await this.temporal.connection.withDeadline(deadline, () =>
+        this.temporal.workflow.executeUpdateWithStart(msg.awaitBound, {
+          args: [patienceMs],
+          startWorkflowOperation,
+        }),
+      );
     } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw toBindflowError(err);
-      view = await this.get(input.orderId); // closed run of the same order
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        view = await this.viewAfterTimeout(input.orderId, Date.now() + 3_000).catch((e: unknown) => {
+          const b = toBindflowError(e, input.orderId);
+          if (b.code !== 'NOT_FOUND') throw b;
+          throw new BindflowError('TEMPORAL_UNAVAILABLE', `could not start order ${input.orderId} in time; retry`);
+        });
+      } else if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        view = await this.get(input.orderId); // closed run of the same order
+      } else throw toBindflowError(err);
     }
     let status: BindStatus;
     // The view says which request created the binding: only a repeat needs the original to compare.
@@ -114,36 +174,79 @@ export class BindflowClient {
   }
 
   /** The request an existing binding was made with (only to compare a repeated PUT). */
-  private async request(orderId: string): Promise<OrderBindingInput> {
+  private request(orderId: string): Promise<OrderBindingInput> {
+    return this.query(orderId, msg.getRequest, Date.now() + this.queryWaitMs);
+  }
+
+  /**
+   * The binding as its workflow shows it. Waits at most `waitMs` (default: the client's `queryWaitMs`) for the
+   * workflow's answer; a workflow that cannot answer is WORKFLOW_UNHEALTHY (Temporal unreachable:
+   * TEMPORAL_UNAVAILABLE).
+   */
+  get(orderId: string, opts: { waitMs?: number } = {}): Promise<BindingView> {
+    return this.query(orderId, msg.getBinding, Date.now() + (opts.waitMs ?? this.queryWaitMs));
+  }
+
+  /**
+   * Applies one change with a deadline: `done` with the changed binding, or `pending` with the current one when
+   * the deadline passes first. The workflow's refusals are typed errors (REQUEST_REJECTED, BINDING_CLOSED,
+   * BINDING_RELEASING, PARTY_BIND_FAILED); an order whose workflow cannot take the change nor show its view is
+   * WORKFLOW_UNHEALTHY.
+   */
+  async change(orderId: string, change: OrderChange, opts: ChangeOptions = {}): Promise<ChangeOutcome> {
+    const waitMs = Math.max(0, opts.waitMs ?? this.changeWaitMs);
+    const finite = Number.isFinite(waitMs);
+    const deadline = finite ? Date.now() + waitMs : Infinity;
+    // The update gets the wait less what reading the view afterwards may need.
+    const updateMs = finite ? waitMs - Math.min(5_000, waitMs / 2) : Infinity;
+    const aborter = new AbortController();
+    const timer = finite ? setTimeout(() => aborter.abort(), updateMs) : undefined;
+    const progress = { accepted: false };
     try {
-      return await this.handle(orderId).query(msg.getRequest);
+      const binding = await this.temporal.connection.withAbortSignal(aborter.signal, async () => {
+        const update = await this.startUpdate(orderId, change, opts.updateId);
+        progress.accepted = true;
+        return await update.result();
+      });
+      return { status: 'done', binding };
     } catch (err) {
+      if (aborter.signal.aborted && err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        const binding = await this.viewAfterTimeout(orderId, deadline);
+        return { status: 'pending', accepted: progress.accepted, binding };
+      }
+      if (err instanceof WorkflowNotFoundError || isNotFoundGrpc(err)) {
+        // Completed runs answer updates with "not found": tell a closed binding from an unknown order.
+        const view = await this.get(orderId);
+        throw new BindflowError(
+          'BINDING_CLOSED',
+          `the binding of order ${orderId} is ${view.state}; it can no longer change`,
+          { state: view.state },
+        );
+      }
       throw toBindflowError(err, orderId);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
-  async get(orderId: string): Promise<BindingView> {
-    try {
-      return await this.handle(orderId).query(msg.getBinding);
-    } catch (err) {
-      throw toBindflowError(err, orderId);
-    }
+  /** Extends the binding and waits for the outcome however long it takes (see change() for a bounded wait). */
+  async extend(orderId: string, request: msg.ExtendRequest): Promise<BindingView> {
+    return this.changeUnbounded(orderId, { kind: 'extend', request });
   }
 
-  extend(orderId: string, request: msg.ExtendRequest): Promise<BindingView> {
-    return this.update(orderId, msg.extend, request);
+  /** Adds a B party or replaces its number, waiting for the outcome (see change() for a bounded wait). */
+  async setParty(orderId: string, label: string, number: string): Promise<BindingView> {
+    return this.changeUnbounded(orderId, { kind: 'setParty', label, number });
   }
 
-  setParty(orderId: string, label: string, number: string): Promise<BindingView> {
-    return this.update(orderId, msg.setParty, { label, number });
+  /** Removes a B party, waiting for the outcome (see change() for a bounded wait). */
+  async removeParty(orderId: string, label: string): Promise<BindingView> {
+    return this.changeUnbounded(orderId, { kind: 'removeParty', label });
   }
 
-  removeParty(orderId: string, label: string): Promise<BindingView> {
-    return this.update(orderId, msg.removeParty, { label });
-  }
-
-  release(orderId: string, reason?: string): Promise<BindingView> {
-    return this.update(orderId, msg.release, reason ? { reason } : {});
+  /** Releases the binding now, waiting for the outcome (see change() for a bounded wait). */
+  async release(orderId: string, reason?: string): Promise<BindingView> {
+    return this.changeUnbounded(orderId, { kind: 'release', ...(reason ? { reason } : {}) });
   }
 
   /** Bindings from Temporal's visibility (search attributes only: no party number). */
@@ -175,28 +278,100 @@ export class BindflowClient {
     return out;
   }
 
-  private async update<Arg>(
-    orderId: string,
-    def: UpdateDefinition<BindingView, [Arg]>,
-    arg: Arg,
-  ): Promise<BindingView> {
+  private async changeUnbounded(orderId: string, change: OrderChange): Promise<BindingView> {
+    const out = await this.change(orderId, change, { waitMs: Infinity });
+    return out.binding; // never pending without a deadline
+  }
+
+  private startUpdate(orderId: string, change: OrderChange, updateId: string | undefined) {
+    const handle = this.handle(orderId);
+    const start = <Arg>(def: UpdateDefinition<BindingView, [Arg]>, arg: Arg) =>
+      handle.startUpdate(def, {
+        args: [arg],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+        ...(updateId !== undefined ? { updateId } : {}),
+      });
+    switch (change.kind) {
+      case 'extend':
+        return start(msg.extend, change.request);
+      case 'setParty':
+        return start(msg.setParty, { label: change.label, number: change.number });
+      case 'removeParty':
+        return start(msg.removeParty, { label: change.label });
+      case 'release':
+        return start(msg.release, change.reason ? { reason: change.reason } : {});
+    }
+  }
+
+  /** A query bounded by `deadline`; a workflow that cannot answer is told apart from an unreachable Temporal. */
+  private async query<T>(orderId: string, def: QueryDefinition<T>, deadline: number): Promise<T> {
     try {
-      return await this.handle(orderId).executeUpdate(def, { args: [arg] });
+      return await this.temporal.connection.withDeadline(deadline, () => this.handle(orderId).query(def));
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError || isNotFoundGrpc(err)) {
-        // Completed runs answer updates with "not found": tell a closed binding from an unknown order.
-        const view = await this.get(orderId);
-        throw new BindflowError(
-          'BINDING_CLOSED',
-          `the binding of order ${orderId} is ${view.state}; it can no longer change`,
-          {
-            state: view.state,
-          },
-        );
+      if (err instanceof WorkflowNotFoundError || isNotFoundGrpc(err) || !isQueryUnanswered(err)) {
+        throw toBindflowError(err, orderId);
       }
+      throw unhealthy(orderId, await this.health(orderId));
+    }
+  }
+
+  /**
+   * After a change's deadline: the current view, or WORKFLOW_UNHEALTHY when the workflow's task keeps failing
+   * (then a query would only hang) or when it cannot answer a query by `deadline` (at least 500 ms from now).
+   */
+  private async viewAfterTimeout(orderId: string, deadline: number): Promise<BindingView> {
+    const health = await this.health(orderId);
+    if (health.workflowTaskAttempt > 1) throw unhealthy(orderId, health);
+    try {
+      return await this.temporal.connection.withDeadline(Math.max(deadline, Date.now() + 500), () =>
+        this.handle(orderId).query(msg.getBinding),
+      );
+    } catch (err) {
+      if (!isQueryUnanswered(err)) throw toBindflowError(err, orderId);
+      throw unhealthy(orderId, health);
+    }
+  }
+
+  /** What Temporal itself knows of the run (answers even when the workflow cannot). */
+  private async health(orderId: string): Promise<WorkflowHealth> {
+    try {
+      const d = await this.temporal.connection.withDeadline(Date.now() + DESCRIBE_DEADLINE_MS, () =>
+        this.handle(orderId).describe(),
+      );
+      return {
+        workflowId: d.workflowId,
+        workflowStatus: d.status.name,
+        workflowTaskAttempt: d.raw.pendingWorkflowTask?.attempt ?? 0,
+      };
+    } catch (err) {
       throw toBindflowError(err, orderId);
     }
   }
+}
+
+interface WorkflowHealth {
+  workflowId: string;
+  workflowStatus: string;
+  /** The pending workflow task's attempt: above 1 it has failed that many times less one, in a row. */
+  workflowTaskAttempt: number;
+}
+
+function unhealthy(orderId: string, health: WorkflowHealth): BindflowError {
+  const why =
+    health.workflowTaskAttempt > 1
+      ? `its workflow task has failed ${health.workflowTaskAttempt - 1} times in a row (see WorkflowTaskFailed in its history)`
+      : 'no worker answered for it in time';
+  return new BindflowError('WORKFLOW_UNHEALTHY', `the workflow of order ${orderId} is unhealthy: ${why}`, health);
+}
+
+/** A query the workflow did not answer (timed out, its task failing, no such handler), Temporal being reachable or not. */
+function isQueryUnanswered(err: unknown): boolean {
+  return (
+    err instanceof ServiceError ||
+    err instanceof QueryRejectedError ||
+    err instanceof QueryNotRegisteredError ||
+    isGrpcServiceError(err)
+  );
 }
 
 function isNotFoundGrpc(err: unknown): boolean {
@@ -221,15 +396,39 @@ export function toBindflowError(err: unknown, orderId?: string): BindflowError {
   if (err instanceof WorkflowNotFoundError || isNotFoundGrpc(err)) {
     return new BindflowError('NOT_FOUND', orderId ? `no binding for order ${orderId}` : 'not found');
   }
-  if (err instanceof WorkflowUpdateFailedError) {
-    const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-    return new BindflowError(
-      'REQUEST_REJECTED',
-      cause?.message ?? err.message,
-      cause?.type ? { reason: cause.type } : undefined,
-    );
-  }
+  if (err instanceof WorkflowUpdateFailedError) return updateFailureToBindflowError(err);
   if (isUnavailable(err))
     return new BindflowError('TEMPORAL_UNAVAILABLE', 'Temporal is not reachable right now; retry later');
   return new BindflowError('INTERNAL', `unexpected error: ${(err as Error)?.message ?? String(err)}`);
+}
+
+/** The ApplicationFailure types the order workflow fails its updates with, and the error each becomes. */
+const UPDATE_FAILURE_CODES: Record<string, BindflowErrorCode> = {
+  BINDING_RELEASING: 'BINDING_RELEASING',
+  BINDING_CLOSED: 'BINDING_CLOSED',
+  PARTY_BIND_FAILED: 'PARTY_BIND_FAILED',
+  REQUEST_REJECTED: 'REQUEST_REJECTED',
+  /** A defect in the workflow code, reported on the update rather than wedging the run: not the caller's fault. */
+  INTERNAL_ERROR: 'INTERNAL',
+};
+
+/**
+ * A failed update → its typed error: the failure's type picks the code (any other type is REQUEST_REJECTED with
+ * `details.reason` = the type), its message is the message, its first details object the details.
+ */
+export function updateFailureToBindflowError(err: WorkflowUpdateFailedError): BindflowError {
+  const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+  const message = cause?.message || err.cause?.message || err.message;
+  const first: unknown = cause?.details?.[0];
+  const details = first !== null && typeof first === 'object' && !Array.isArray(first) ? first : undefined;
+  const code =
+    cause?.type && Object.hasOwn(UPDATE_FAILURE_CODES, cause.type) ? UPDATE_FAILURE_CODES[cause.type] : undefined;
+  if (code === 'INTERNAL') return new BindflowError(code, message, { ...(details ?? {}), reason: cause?.type });
+  if (code) return new BindflowError(code, message, details);
+  const reason = cause?.type ?? err.cause?.name;
+  return new BindflowError(
+    'REQUEST_REJECTED',
+    message,
+    reason || details ? { ...(details ?? {}), ...(reason ? { reason } : {}) } : undefined,
+  );
 }

@@ -5,7 +5,13 @@ import { isFeePush, NonceReplayCache, PushSchema, verifyAksk } from '../provider
 import { providerEventsFromPush } from '../workflows/providerEvents';
 import { orderIdFromUserData, workflowIdForOrder } from '../workflows/userData';
 import { providerEvents } from '../workflows/messages';
-import { UNROUTED_WORKFLOW_ID, unroutedEvents, unroutedPushes } from '../workflows/unroutedPushes';
+import {
+  unroutedDay,
+  unroutedEvents,
+  unroutedPushes,
+  unroutedWorkflowIdForDay,
+  unroutedWorkflowIdForOrder,
+} from '../workflows/unroutedPushes';
 import type { ProviderEvent } from '../workflows/types';
 import * as sa from '../workflows/searchAttributes';
 import type { Logger } from '../lib/log';
@@ -64,7 +70,8 @@ export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): voi
       );
       try {
         // Bounded: an unreachable Temporal must turn into a quick 503, well inside the platform's patience.
-        const deadline = Date.now() + (opts.temporalDeadlineMs ?? 2000);
+        const receivedAt = new Date();
+        const deadline = receivedAt.getTime() + (opts.temporalDeadlineMs ?? 2000);
         const { routed, kept } = await opts.client.connection.withDeadline(deadline, async () => {
           const groups = await groupByOrder(events, opts.client, subscriptionCache);
           let routed = 0;
@@ -72,7 +79,7 @@ export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): voi
           for (const [orderId, group] of groups) {
             if (orderId && (await signalOrder(opts.client, orderId, group))) routed += group.length;
             else {
-              await keepUnrouted(opts, orderId, group, orderId ? 'order not running' : 'no order owns this push');
+              await keepUnrouted(opts, orderId, group, receivedAt);
               kept += group.length;
             }
           }
@@ -143,18 +150,38 @@ async function signalOrder(client: Client, orderId: string, events: ProviderEven
   }
 }
 
+/**
+ * Keeps events no open order owns for operators: in the order's own `unrouted-{orderId}` store (search attribute
+ * OrderId, found with the order) when the push names one, else in the store of the day of receipt (UTC).
+ */
 async function keepUnrouted(
   opts: WebhookOptions,
   orderId: string | null,
   events: ProviderEvent[],
-  reason: string,
+  receivedAt: Date,
 ): Promise<void> {
+  const signalArgs: [{ reason: string; orderId: string | null; events: ProviderEvent[] }] = [
+    { reason: orderId ? 'order not running' : 'no order owns this push', orderId, events },
+  ];
+  if (orderId) {
+    await opts.client.workflow.signalWithStart(unroutedPushes, {
+      workflowId: unroutedWorkflowIdForOrder(orderId),
+      taskQueue: opts.taskQueue,
+      args: [{ shard: 'order', orderId }],
+      signal: unroutedEvents,
+      signalArgs,
+      typedSearchAttributes: [{ key: sa.OrderId, value: orderId }],
+      staticSummary: `Order ${orderId}: provider pushes that arrived after its binding ended, kept for operators`,
+    });
+    return;
+  }
+  const day = unroutedDay(receivedAt);
   await opts.client.workflow.signalWithStart(unroutedPushes, {
-    workflowId: UNROUTED_WORKFLOW_ID,
+    workflowId: unroutedWorkflowIdForDay(receivedAt),
     taskQueue: opts.taskQueue,
-    args: [],
+    args: [{ shard: 'day', day }],
     signal: unroutedEvents,
-    signalArgs: [{ reason, orderId, events }],
-    staticSummary: 'Provider pushes that no open order owns, kept for operators',
+    signalArgs,
+    staticSummary: `Provider pushes received on ${day} (UTC) that no order owns, kept for operators`,
   });
 }
