@@ -2,16 +2,18 @@ import { isNotFound, maskNumber } from '../provider';
 import type { Logger } from '../lib/log';
 import { providerCall, toActivityFailure } from './failures';
 import { currentAttempt, previousHeartbeat, withHeartbeat } from './heartbeat';
-import { candidatesForArea, findByUserData, type SweepProgress } from './pool';
+import { findByUserData, type SweepProgress } from './pool';
 import type { ProviderPort } from './ports';
 import type { BindflowActivities } from './types';
 
 // The binding activities: one provider call each, plus the look-up that makes a retried bind safe.
 //
 // A bind is not idempotent and its response can be lost after the platform committed it (timeout,
-// dropped connection, worker death). So from the second attempt on, a bind first looks for what an
-// earlier attempt may have bound and adopts it: an AX by the attempt's unique userData (sweeping the
-// app's number pool, since nothing else identifies it), a YB by its B under the known subscription.
+// dropped connection, worker death). An AX is then simply bound again: sweeping the number pool for it
+// on the order's hot path cost one query per number and tripped the platform's flow control. The
+// possible orphan carries the order's userData under another subscription id: reconciliation unbinds it,
+// and the provider-side duration bounds it meanwhile. A YB is looked up first (one query on the known
+// subscription) and adopted, since binding the same B twice under one AX would be refused.
 
 export interface BindingDeps {
   provider: ProviderPort;
@@ -31,20 +33,7 @@ export function bindingActivities(
 
   return {
     async bindAx(input) {
-      return withHeartbeat(async (beat) => {
-        if (currentAttempt() > 1 && numberPool.length > 0) {
-          // Always a full sweep (never resumed): this attempt's own bind comes after it, so an earlier
-          // attempt's bind may sit on any number. Strict-area binds can only be on the area's numbers.
-          const candidates =
-            input.areaMatchMode === 'strict' ? candidatesForArea(numberPool, input.areaCode) : numberPool;
-          const earlier = await providerCall(() => findByUserData(provider, candidates, input.userData, beat));
-          const adoptable = earlier.find((b) => b.subscriptionId);
-          if (adoptable?.subscriptionId) {
-            deps.onAdopted?.('ax');
-            log.info('adopted AX bound by an earlier attempt', { orderId: input.orderId, numberX: adoptable.numberX });
-            return { subscriptionId: adoptable.subscriptionId, numberX: adoptable.numberX, adopted: true };
-          }
-        }
+      return withHeartbeat(async () => {
         const r = await providerCall(() =>
           provider.bindAx({
             origNum: input.partyA,

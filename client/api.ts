@@ -28,6 +28,8 @@ export interface ApiOptions {
   appKey: string;
   appSecret: string;
   log: Logger;
+  /** An ended order's window for late call events and records (BINDFLOW_LATE_EVENTS_GRACE), in seconds. */
+  lateEventsGraceSeconds?: number;
   /** How long PUT waits for both numbers before answering 202. */
   bindPatienceMs?: number;
   /** How long an order-changing request waits before answering 202 with the current view. Default 30 s. */
@@ -56,6 +58,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     patienceMs: opts.bindPatienceMs,
     changeWaitMs: opts.changeWaitMs,
     queryWaitMs: opts.queryWaitMs,
+    ...(opts.lateEventsGraceSeconds !== undefined ? { lateEventsGraceSeconds: opts.lateEventsGraceSeconds } : {}),
   });
   const expectedToken = Buffer.from(opts.apiToken);
 

@@ -28,6 +28,7 @@ export async function startApi(env: Env, opts: { trustUiOrigin?: boolean } = {})
     apiToken: env.BINDFLOW_API_TOKEN,
     appKey: env.PRIVATENUMBER_APP_KEY,
     appSecret: env.PRIVATENUMBER_APP_SECRET,
+    lateEventsGraceSeconds: env.BINDFLOW_LATE_EVENTS_GRACE,
     log,
     extend: (app, { authorize }) => {
       if (!codec) return;

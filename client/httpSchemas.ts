@@ -101,7 +101,13 @@ function renameInputPath(path: (string | number)[], shorthand: boolean): (string
 /** The comparable part of a request: defaults filled in, the per-call timestamp left out. */
 export function requestFingerprint(input: OrderBindingInput): string {
   const parsed = OrderBindingInputSchema.parse(input);
-  const { requestedAt: _ignored, ...rest } = parsed;
+  // Not the caller's request: when it was made, and the deployment's settings the API adds.
+  const {
+    requestedAt: _requestedAt,
+    lateEventsGraceSeconds: _grace,
+    continueAsNewAfterEvents: _continueAsNew,
+    ...rest
+  } = parsed;
   return JSON.stringify(rest, Object.keys(rest).sort());
 }
 

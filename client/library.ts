@@ -81,6 +81,11 @@ export interface BindflowClientOptions {
   taskQueue: string;
   /** How long bind() waits for both numbers before answering `pending`. */
   patienceMs?: number;
+  /**
+   * How long an ended order's run stays open to merge late call events and records; fixed per order at
+   * its start (BINDFLOW_LATE_EVENTS_GRACE). Default: the workflow's, 15 minutes.
+   */
+  lateEventsGraceSeconds?: number;
   /** How long change() waits by default before answering `pending`. Default 30 s. */
   changeWaitMs?: number;
   /** How long get() waits for the workflow's answer before reporting it unhealthy. Default 10 s. */
@@ -94,6 +99,7 @@ export class BindflowClient {
   readonly temporal: Client;
   private readonly taskQueue: string;
   private readonly patienceMs: number;
+  private readonly lateEventsGraceSeconds: number | undefined;
   private readonly changeWaitMs: number;
   private readonly queryWaitMs: number;
 
@@ -101,6 +107,7 @@ export class BindflowClient {
     this.temporal = opts.client;
     this.taskQueue = opts.taskQueue;
     this.patienceMs = opts.patienceMs ?? 10_000;
+    this.lateEventsGraceSeconds = opts.lateEventsGraceSeconds;
     this.changeWaitMs = opts.changeWaitMs ?? 30_000;
     this.queryWaitMs = opts.queryWaitMs ?? 10_000;
   }
@@ -116,7 +123,13 @@ export class BindflowClient {
    */
   async bind(input: OrderBindingInput, opts: { patienceMs?: number } = {}): Promise<BindOutcome> {
     const requestedAt = input.requestedAt ?? new Date().toISOString();
-    const request = { ...input, requestedAt };
+    const request = {
+      ...input,
+      requestedAt,
+      ...(this.lateEventsGraceSeconds !== undefined && input.lateEventsGraceSeconds === undefined
+        ? { lateEventsGraceSeconds: this.lateEventsGraceSeconds }
+        : {}),
+    };
     const workflowId = workflowIdForOrder(input.orderId);
     const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderBinding>('orderBinding', {
       workflowId,

@@ -45,6 +45,16 @@ export const EnvSchema = z.object({
     .regex(/^(?:off|\d+[smhd]?)$/, 'must be a duration such as 60, 90s, 1m or 1h, or 0 / off (no schedule)')
     .default('1m'),
   /** Id of the reconciliation Schedule (one per namespace and deployment; tests use their own). */
+  /** How long an ended order still merges late call events and records (`0`: close at once). */
+  BINDFLOW_LATE_EVENTS_GRACE: z
+    .string()
+    .regex(/^\d+(s|m|h|d)?$/, 'must be a duration such as 0, 90s, 15m or 1h')
+    .default('15m')
+    .transform((v) => {
+      const m = /^(\d+)(s|m|h|d)?$/.exec(v)!;
+      return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+    })
+    .refine((s) => s <= 7 * 86400, 'must be at most 7 days'),
   BINDFLOW_RECONCILE_SCHEDULE_ID: z.string().min(1).max(200).default('bindflow-reconcile'),
   /** Most provider queries per second a reconciliation sweep makes (per worker); flow control slows it further. */
   BINDFLOW_RECONCILE_RATE: z.preprocess(

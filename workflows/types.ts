@@ -3,6 +3,9 @@ import { z } from 'zod';
 // The workflow's vocabulary: its validated input, what it shows (BindingView), what it is told (ProviderEvent).
 // Pure data, shared by the workflow, the worker and the client library.
 
+/** An ended order's run stays open this long for late pushes, unless the input says otherwise. */
+export const DEFAULT_LATE_EVENTS_GRACE_SECONDS = 900;
+
 /** Provider limit for a binding's `duration` (90 days). */
 export const PROVIDER_MAX_DURATION_SECONDS = 7_776_000;
 /** The provider-side duration outlives the order's latest possible end by this much: the safety net. */
@@ -49,6 +52,18 @@ const baseInput = z.object({
     .refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL')
     .optional(),
   requestedAt: z.string().datetime({ offset: true }).optional(),
+  /**
+   * How long the run stays open after its end to merge late call events and records (set by the API from
+   * BINDFLOW_LATE_EVENTS_GRACE; not part of the caller's request). Default DEFAULT_LATE_EVENTS_GRACE_SECONDS.
+   */
+  lateEventsGraceSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .optional(),
+  /** Continue-as-new past this many history events (default CONTINUE_AS_NEW_AFTER_EVENTS); for tests. */
+  continueAsNewAfterEvents: z.number().int().min(100).max(50_000).optional(),
 });
 
 /** The single home of input validation: the HTTP API maps its body to this, the workflow parses it again. */

@@ -8,7 +8,10 @@ export const TEST_TOKEN = 'test-token-123';
 export const SIM_APP = { appKey: 'sim-app-key', appSecret: 'sim-app-secret' };
 
 /** The real API (fastify, in process) on the run's dev server; logs go to `logLines`. */
-export async function startTestApi(taskQueue: string, opts: { bindPatienceMs?: number; address?: string } = {}) {
+export async function startTestApi(
+  taskQueue: string,
+  opts: { bindPatienceMs?: number; address?: string; lateEventsGraceSeconds?: number } = {},
+) {
   const connection = await Connection.connect({ address: opts.address ?? devServerAddress() });
   const client = new Client({ connection });
   const logLines: string[] = [];
@@ -20,6 +23,8 @@ export async function startTestApi(taskQueue: string, opts: { bindPatienceMs?: n
     ...SIM_APP,
     log: createLogger('api', {}, (l) => logLines.push(l)),
     bindPatienceMs: opts.bindPatienceMs,
+    // Ended orders close at once unless a test asks for the late-events window.
+    lateEventsGraceSeconds: opts.lateEventsGraceSeconds ?? 0,
   });
   await app.ready();
   return {

@@ -28,7 +28,7 @@ export interface Stack {
 
 /** The whole bindflow stack in this process on the run's dev server: simulator, worker, API on real ports. */
 export async function startStack(
-  opts: { payloadKey?: string; bindPatienceMs?: number; prefix?: string } = {},
+  opts: { payloadKey?: string; bindPatienceMs?: number; prefix?: string; lateEventsGraceSeconds?: number } = {},
 ): Promise<Stack> {
   const taskQueue = uniqueTaskQueue(opts.prefix ?? 'stack');
   const logLines: string[] = [];
@@ -47,6 +47,8 @@ export async function startStack(
     ...SIM_APP,
     log: createLogger('api', {}, sink),
     bindPatienceMs: opts.bindPatienceMs,
+    // Ended orders close at once unless a test asks for the late-events window.
+    lateEventsGraceSeconds: opts.lateEventsGraceSeconds ?? 0,
     extend: (a, { authorize }) => codec && registerCodecServer(a, { codec, authorize, corsOrigins: [] }),
   });
   const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -65,6 +65,7 @@ function order(overrides: Partial<OrderBindingInput> = {}): OrderBindingInput {
     areaCode: '0755',
     durationSeconds: 3600,
     record: true,
+    lateEventsGraceSeconds: 0,
     ...overrides,
   };
 }

@@ -97,6 +97,21 @@ export class FakeProvider {
             ybCount: b.yb.size,
           })),
       bindingOwnership: async ({ subscriptionId }) => ({ ownership: 'orphan', subscriptionId }),
+      // Like bindingOwnership above: every bindflow binding is an orphan to this fake.
+      reconcileNumbers: async ({ numbersX }) => {
+        const found = [...this.bindings.values()].filter((b) => numbersX.includes(b.numberX));
+        const ours = found.filter((b) => b.userData.startsWith('bf1:'));
+        return {
+          checked: found.length,
+          foreign: found.length - ours.length,
+          errors: 0,
+          orphans: ours.map((b) => ({
+            orderId: b.userData.split(':')[1],
+            numberX: b.numberX,
+            subscriptionId: b.subscriptionId,
+          })),
+        };
+      },
     };
   }
 }
@@ -143,6 +158,9 @@ export function input(orderId: string, overrides: Record<string, unknown> = {}) 
     durationSeconds: 7200,
     callDirection: 'both' as const,
     record: false,
+    // An ended run stays open for late pushes (15 min by default); a run left open on a stopped test
+    // worker would hold the time-skipping server's clock, so tests that want the window ask for it.
+    lateEventsGraceSeconds: 0,
     ...overrides,
   };
 }
