@@ -28,6 +28,14 @@ test('every recorded history replays without a nondeterminism error', async () =
   expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(files.map((f) => [f, undefined]));
 });
 
+test('the fixtures cover a run that continued as new and the run it continued into', () => {
+  const last = (f: string) => (load(f) as { events: { eventType: string }[] }).events.at(-1)?.eventType;
+  expect(last('orderBinding-continued-as-new.json')).toMatch(/CONTINUED_AS_NEW$/);
+  const first = (load('orderBinding-continued-run.json') as { events: Record<string, Record<string, unknown>>[] })
+    .events[0];
+  expect(first.workflowExecutionStartedEventAttributes.continuedExecutionRunId).toBeTruthy();
+});
+
 test('a history that no longer matches the code is reported (the guard can fail)', async () => {
   const json = load('orderBinding-saga.json') as { events: Record<string, Record<string, unknown>>[] };
   // Pretend the code used to schedule bindYb first: the current code schedules bindAx there.

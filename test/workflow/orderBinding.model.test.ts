@@ -262,10 +262,12 @@ async function historyProblems(handle: WorkflowHandle): Promise<string[]> {
       .getHandle(handle.workflowId, runId)
       .fetchHistory();
     for (const e of history.events ?? []) {
-      if (e.workflowTaskFailedEventAttributes)
-        problems.push(
-          `${handle.workflowId}: WorkflowTaskFailed ${e.workflowTaskFailedEventAttributes.failure?.message}`,
-        );
+      const failed = e.workflowTaskFailedEventAttributes;
+      // UNHANDLED_COMMAND is the server refusing a completion or continue-as-new that raced newly arrived
+      // events (a push): it hands them to a new task and the workflow goes on. It is not a failure of ours.
+      const unhandledCommand = failed?.cause === 1 || String(failed?.cause).endsWith('UNHANDLED_COMMAND');
+      if (failed && !unhandledCommand)
+        problems.push(`${handle.workflowId}: WorkflowTaskFailed cause ${failed.cause} ${failed.failure?.message}`);
     }
     const previous: string | null | undefined =
       history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;

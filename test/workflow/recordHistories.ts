@@ -24,13 +24,18 @@ async function main(): Promise<void> {
       workflowId: `binding-${orderId}`,
       args: [input(orderId, overrides)],
     });
-  const save = async (name: string, workflowId: string) => {
-    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const save = async (name: string, workflowId: string, runId?: string) => {
+    const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
     fs.writeFileSync(path.join(OUT, `${name}.json`), historyToJson(history) + '\n');
   };
   try {
-    // Expiry after an extension, with a call and a recording, and notifications.
-    const h1 = await start('rec-expiry', { record: true, userCallbackUrl: 'https://orders.example/hooks' });
+    // Expiry after an extension, with a call and a recording, and notifications; a late call record after
+    // the expiry, merged in the late-events window.
+    const h1 = await start('rec-expiry', {
+      record: true,
+      userCallbackUrl: 'https://orders.example/hooks',
+      lateEventsGraceSeconds: 600,
+    });
     const b1 = await h1.executeUpdate(msg.awaitBound, { args: [10_000] });
     await h1.executeUpdate(msg.extend, { args: [{ durationSeconds: 600 }] });
     const common = { sessionId: 's-1', subscriptionId: b1.subscriptionId, userData: 'bf1:rec-expiry:abc' };
@@ -56,8 +61,56 @@ async function main(): Promise<void> {
         ],
       }),
     ]);
+    await env.sleep(8_100_000); // past the expiry (2 h 10 min), inside its 10-minute window
+    await h1.signal(
+      msg.providerEvents,
+      providerEventsFromPush({
+        eventType: 'fee',
+        feeLst: [
+          {
+            ...common,
+            sessionId: 's-late',
+            icid: 'icid-late',
+            direction: 1,
+            callInTime: '2026-11-29 12:09:00',
+            fwdAnswerTime: '2026-11-29 12:09:04',
+            callEndTime: '2026-11-29 12:10:04',
+            recordFlag: 0,
+          },
+        ],
+      }),
+    );
     await h1.result();
     await save('orderBinding-expiry-extension-call', h1.workflowId);
+
+    // A long life that continues as new (a low threshold), then a release on the continued run.
+    const h5 = await start('rec-can', { continueAsNewAfterEvents: 100 });
+    const b5 = await h5.executeUpdate(msg.awaitBound, { args: [10_000] });
+    const firstRunId = (await h5.describe()).runId;
+    for (let i = 0; i < 120; i++) {
+      await h5.signal(
+        msg.providerEvents,
+        providerEventsFromPush({
+          eventType: 'disconnect',
+          statusInfo: {
+            sessionId: `s-${i}`,
+            subscriptionId: b5.subscriptionId,
+            timestamp: '2026-11-29 10:00:00',
+            caller: '+8613800000002',
+            called: b5.numberX,
+            stateCode: 8101,
+          },
+        }),
+      );
+    }
+    for (let i = 0; (await h5.describe()).runId === firstRunId; i++) {
+      if (i > 100) throw new Error('rec-can did not continue as new');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await h5.executeUpdate(msg.release, { args: [{ reason: 'delivered' }] });
+    await h5.result();
+    await save('orderBinding-continued-as-new', h5.workflowId, firstRunId);
+    await save('orderBinding-continued-run', h5.workflowId);
 
     // Reassignment, a party added and removed, then release.
     const h2 = await start('rec-reassign');
