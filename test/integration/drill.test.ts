@@ -88,7 +88,11 @@ describe('drills on the shared dev server', () => {
     for (const o of r.orders) {
       // With retries most orders bind despite the faults; one whose retries ran out ends failed, never half-bound.
       expect(['bound', 'failed']).toContain(o.boundState);
-      if (o.boundState === 'bound') expect([o.axWhenBound, o.ybWhenBound]).toEqual([1, 1]);
+      // Bound with one YB under its AX; a lost AX answer was bound again, its orphan (AX only) left to the sweep.
+      if (o.boundState === 'bound') {
+        expect(o.ybWhenBound).toBe(1);
+        expect(o.axWhenBound).toBeGreaterThanOrEqual(1);
+      }
       expect(['released', 'failed']).toContain(o.finalState);
     }
     expect(r.leftAfterSweep).toBe(0);

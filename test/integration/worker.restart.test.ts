@@ -5,10 +5,18 @@ import type { NativeConnection } from '@temporalio/worker';
 import { connectDevServer, devServerAddress, uniqueTaskQueue } from '../helpers/devServer';
 import { orderBinding } from '../../workflows';
 import * as msg from '../../workflows/messages';
-import { bindingsOf, startSimHarness, startSimWorker, type SimHarness } from '../workflow/simHarness';
+import {
+  bindingsOf,
+  ownedAndOrphans,
+  startSimHarness,
+  startSimWorker,
+  sweepOnce,
+  type SimHarness,
+} from '../workflow/simHarness';
 
 // A worker process killed (SIGKILL) after its AX bind reached the provider but before it reported
-// back; another worker takes over: the order ends bound with exactly one binding at the provider.
+// back; another worker takes over: the order ends bound with exactly one binding it owns (the killed
+// attempt's AX is an orphan that one reconciliation sweep removes).
 
 let client: Client;
 let connection: NativeConnection;
@@ -49,7 +57,7 @@ function waitForLine(proc: ChildProcess, line: string, timeoutMs: number): Promi
   });
 }
 
-test('a worker killed mid-bind and replaced: bound, with exactly one binding at the provider', async () => {
+test('a worker killed mid-bind and replaced: bound with one binding owned, the orphan swept', async () => {
   const orderId = `kill-${process.pid}`;
   child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, '..', 'workflow', 'killableWorker.ts')], {
     env: {
@@ -86,11 +94,14 @@ test('a worker killed mid-bind and replaced: bound, with exactly one binding at 
   try {
     const bound = await handle.executeUpdate(msg.awaitBound, { args: [60_000] });
     expect(bound.state).toBe('bound');
-    const mine = bindingsOf(h.sim, orderId);
-    expect(mine).toHaveLength(1);
-    expect(mine[0].subscriptionId).toBe(bound.subscriptionId);
-    expect(mine[0].yb).toHaveLength(1);
+    // The killed worker's bind had committed: the retry bound again, and that first AX is an orphan.
+    const { owned, orphans } = ownedAndOrphans(h.sim, orderId, bound.subscriptionId);
+    expect(owned).toHaveLength(1);
+    expect(owned[0].yb).toHaveLength(1);
+    expect(orphans).toHaveLength(1);
+    expect(orphans[0].yb).toEqual([]);
     await handle.executeUpdate(msg.release, { args: [{}] });
+    await sweepOnce(client, taskQueue, h);
     expect(bindingsOf(h.sim, orderId)).toEqual([]);
   } finally {
     w.worker.shutdown();

@@ -7,7 +7,14 @@ import { connectDevServer, uniqueTaskQueue } from '../helpers/devServer';
 import { orderBinding } from '../../workflows';
 import * as msg from '../../workflows/messages';
 import type { OrderBindingInput } from '../../workflows/types';
-import { bindingsOf, startSimHarness, startSimWorker, type SimHarness } from '../workflow/simHarness';
+import {
+  bindingsOf,
+  ownedAndOrphans,
+  startSimHarness,
+  startSimWorker,
+  sweepOnce,
+  type SimHarness,
+} from '../workflow/simHarness';
 
 // orderBinding against a real dev server and the provider simulator: pushes become signals, faults
 // are injected at the provider, and at the end no binding is left that no workflow owns.
@@ -166,7 +173,7 @@ test('reassigning B at the provider: the old YB goes, a new one comes, A keeps X
 });
 
 test.each(['http500', 'timeout', 'commitThenDrop'] as const)(
-  'a %s fault on each provider call is survived with exactly one binding, then none',
+  'a %s fault on each provider call is survived with exactly one binding owned; after the release and one sweep, none',
   async (fault) => {
     const input = order({ record: false });
     h.sim.setFaults([
@@ -176,27 +183,38 @@ test.each(['http500', 'timeout', 'commitThenDrop'] as const)(
     const handle = await start(input);
     const bound = await handle.executeUpdate(msg.awaitBound, { args: [30_000] });
     expect(bound.state).toBe('bound');
-    const mine = bindingsOf(h.sim, input.orderId);
-    expect(mine).toHaveLength(1);
-    expect(mine[0].subscriptionId).toBe(bound.subscriptionId);
-    expect(mine[0].yb).toHaveLength(1);
+    const { owned, orphans } = ownedAndOrphans(h.sim, input.orderId, bound.subscriptionId);
+    expect(owned).toHaveLength(1);
+    expect(owned[0].yb).toHaveLength(1);
+    // A lost AX answer was bound again at once: what the first attempt bound is an AX-only orphan.
+    for (const o of orphans) expect(o.yb).toEqual([]);
+    if (fault === 'http500') expect(orphans).toEqual([]);
 
     h.sim.setFaults([{ api: 'unbind', fault, count: 1 }]);
     await handle.executeUpdate(msg.release, { args: [{}] });
+    expect(ownedAndOrphans(h.sim, input.orderId, bound.subscriptionId).owned).toEqual([]);
+    await sweepOnce(client, taskQueue, h);
     expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
   },
   60_000,
 );
 
-test('a bind whose response was dropped after commit is adopted, not bound twice', async () => {
+test('a bind whose response was dropped after commit is bound again at once; reconciliation unbinds the orphan', async () => {
   const before = await adoptedMetric();
   const input = order({ record: false });
   h.sim.setFaults([{ api: 'bindAx', fault: 'commitThenDrop', count: 1 }]);
   const handle = await start(input);
   const bound = await handle.executeUpdate(msg.awaitBound, { args: [30_000] });
   expect(bound.state).toBe('bound');
-  expect(bindingsOf(h.sim, input.orderId)).toHaveLength(1);
-  expect(await adoptedMetric()).toBe(before + 1);
+  const { owned, orphans } = ownedAndOrphans(h.sim, input.orderId, bound.subscriptionId);
+  expect(owned).toHaveLength(1);
+  expect(orphans).toHaveLength(1);
+  expect(orphans[0].yb).toEqual([]);
+  expect(await adoptedMetric()).toBe(before); // no pool sweep on the order's path
+  // While the order lives, a sweep tells its own binding from the orphan by subscription id.
+  const sweep = await sweepOnce(client, taskQueue, h);
+  expect(sweep.orphansUnbound).toBeGreaterThanOrEqual(1);
+  expect(bindingsOf(h.sim, input.orderId).map((b) => b.subscriptionId)).toEqual([bound.subscriptionId]);
   await handle.executeUpdate(msg.release, { args: [{}] });
   expect(bindingsOf(h.sim, input.orderId)).toEqual([]);
 });

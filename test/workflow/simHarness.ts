@@ -110,3 +110,27 @@ export async function startSimWorker(
 export function bindingsOf(sim: Simulator, orderId: string) {
   return sim.bindings().filter((b) => orderIdFromUserData(b.userData ?? null) === orderId);
 }
+
+/**
+ * The order's bindings at the simulator, split into the one its workflow owns (subscription `owned`)
+ * and the orphans of binds whose answer was lost (AX only, same userData, another subscription), which
+ * reconciliation unbinds.
+ */
+export function ownedAndOrphans(sim: Simulator, orderId: string, owned: string | null) {
+  const mine = bindingsOf(sim, orderId);
+  return {
+    owned: mine.filter((b) => b.subscriptionId === owned),
+    orphans: mine.filter((b) => b.subscriptionId !== owned),
+  };
+}
+
+/** One reconciliation sweep of the harness's pool (no grace), on a worker of `taskQueue`. */
+export async function sweepOnce(client: Client, taskQueue: string, h: SimHarness) {
+  const { reconcileBindings } = await import('../../workflows/reconcile');
+  return client.workflow.execute(reconcileBindings, {
+    taskQueue,
+    workflowId: `reconcile-sweep-${process.pid}-${++sweepSeq}`,
+    args: [{ numberPool: h.numberPool, graceSeconds: 0 }],
+  });
+}
+let sweepSeq = 0;
