@@ -1,8 +1,8 @@
-import { isNotFound, maskNumber } from '../provider';
+import { isNotFound, isProviderError, maskNumber } from '../provider';
 import type { Logger } from '../lib/log';
 import { providerCall, toActivityFailure } from './failures';
 import { currentAttempt, previousHeartbeat, withHeartbeat } from './heartbeat';
-import { findByUserData, type SweepProgress } from './pool';
+import { candidatesForArea, findByUserData, type SweepProgress } from './pool';
 import type { ProviderPort } from './ports';
 import type { BindflowActivities } from './types';
 
@@ -12,7 +12,8 @@ import type { BindflowActivities } from './types';
 // dropped connection, worker death). An AX is then simply bound again: sweeping the number pool for it
 // on the order's hot path cost one query per number and tripped the platform's flow control. The
 // possible orphan carries the order's userData under another subscription id: reconciliation unbinds it,
-// and the provider-side duration bounds it meanwhile. A YB is looked up first (one query on the known
+// and the provider-side duration bounds it meanwhile. Only when the platform refuses because A already
+// holds five X (1011003), which this order's own orphans may cause, does a retry look for them. A YB is looked up first (one query on the known
 // subscription) and adopted, since binding the same B twice under one AX would be refused.
 
 export interface BindingDeps {
@@ -33,9 +34,10 @@ export function bindingActivities(
 
   return {
     async bindAx(input) {
-      return withHeartbeat(async () => {
-        const r = await providerCall(() =>
-          provider.bindAx({
+      return withHeartbeat(async (beat) => {
+        let r;
+        try {
+          r = await provider.bindAx({
             origNum: input.partyA,
             areaCode: input.areaCode,
             areaMatchMode: AREA_MATCH[input.areaMatchMode],
@@ -47,8 +49,24 @@ export function bindingActivities(
             ...(input.recordHintTone ? { recordHintTone: input.recordHintTone } : {}),
             ...(input.preVoiceX ? { preVoiceX: input.preVoiceX } : {}),
             userData: input.userData,
-          }),
-        );
+          });
+        } catch (err) {
+          // The rare case where binding again does not do: A's five X are taken, possibly by this order's own
+          // lost answers. Only then look for them (this order's userData) and adopt one.
+          const slotsTaken = isProviderError(err) && err.code === '1011003';
+          if (!slotsTaken || currentAttempt() === 1 || numberPool.length === 0) throw toActivityFailure(err);
+          const candidates =
+            input.areaMatchMode === 'strict' ? candidatesForArea(numberPool, input.areaCode) : numberPool;
+          const earlier = await providerCall(() => findByUserData(provider, candidates, input.userData, beat));
+          const adoptable = earlier.find((b) => b.subscriptionId);
+          if (!adoptable?.subscriptionId) throw toActivityFailure(err);
+          deps.onAdopted?.('ax');
+          log.info('A holds its five X; adopted the AX an earlier attempt bound', {
+            orderId: input.orderId,
+            numberX: adoptable.numberX,
+          });
+          return { subscriptionId: adoptable.subscriptionId, numberX: adoptable.numberX, adopted: true };
+        }
         log.info('AX bound', { orderId: input.orderId, numberX: r.relationNumber });
         return { subscriptionId: r.subscriptionId, numberX: r.relationNumber, adopted: false };
       });

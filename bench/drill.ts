@@ -25,11 +25,12 @@ export function orderProblems(orders: OrderOutcome[]): string[] {
   const bad: string[] = [];
   for (const o of orders) {
     if (o.boundState !== 'bound') bad.push(`${o.orderId}: ended ${o.boundState} instead of bound`);
-    else if (o.axWhenBound !== 1 || o.ybWhenBound !== 1)
+    // Its own binding: one AX with one YB; anything else for A must be AX-only orphans of lost answers.
+    else if (o.ownedAxWhenBound !== 1 || o.ownedYbWhenBound !== 1 || o.axWhenBound !== 1 + o.orphansWhenBound)
       bad.push(`${o.orderId}: ${o.axWhenBound} AX / ${o.ybWhenBound} YB at the provider when bound`);
     if (o.finalState !== 'released' && !(o.boundState === 'failed' && o.finalState === 'failed'))
       bad.push(`${o.orderId}: final state ${o.finalState}`);
-    if (o.axAfterRelease !== 0) bad.push(`${o.orderId}: ${o.axAfterRelease} AX left after release`);
+    if (o.ownedAfterRelease !== 0) bad.push(`${o.orderId}: its AX still bound after release`);
   }
   return bad;
 }

@@ -72,8 +72,15 @@ export interface OrderOutcome {
   /** AX bindings for A at the provider right after PUT answered bound, and how many YB under them. */
   axWhenBound: number;
   ybWhenBound: number;
+  /** The same for the order's own binding (its subscription id): 1 AX with 1 YB. */
+  ownedAxWhenBound: number;
+  ownedYbWhenBound: number;
+  /** AX-only bindings of lost bind answers (another subscription id): reconciliation's. */
+  orphansWhenBound: number;
   finalState: string;
   axAfterRelease: number;
+  /** The order's own binding after the release: 0. */
+  ownedAfterRelease: number;
 }
 
 /** bind → (hold) → release, recording what the provider held at each step. */
@@ -86,15 +93,22 @@ export async function orderLife(
 ): Promise<OrderOutcome> {
   const { view } = await bindUntilSettled(apiUrl, o, timeoutMs);
   const atBound = providerBindingsOf(stack, o);
+  const own = (b: { subscriptionId: string }) => b.subscriptionId === view.subscriptionId;
+  const owned = atBound.filter(own);
   if (holdMs) await sleep(holdMs);
   const final = await releaseUntilDone(apiUrl, o, timeoutMs);
+  const after = providerBindingsOf(stack, o);
   return {
     orderId: o.orderId,
     boundState: view.state,
     axWhenBound: atBound.length,
     ybWhenBound: atBound.reduce((n, b) => n + b.yb.length, 0),
+    ownedAxWhenBound: owned.length,
+    ownedYbWhenBound: owned.reduce((n, b) => n + b.yb.length, 0),
+    orphansWhenBound: atBound.filter((b) => !own(b) && b.yb.length === 0).length,
     finalState: final.state,
-    axAfterRelease: providerBindingsOf(stack, o).length,
+    axAfterRelease: after.length,
+    ownedAfterRelease: after.filter(own).length,
   };
 }
 

@@ -1,3 +1,4 @@
+import { reconcileBindings } from '../../workflows/reconcile';
 import { between, drillOrder, orderLife, runOrders, sleep, type OrderOutcome } from './driver';
 import type { BenchStack } from '../stack';
 
@@ -47,6 +48,12 @@ export async function workerKillDrill(
     done = true;
     await chaos;
   }
+  // A kill mid-bind leaves the lost attempt's AX as an orphan: one reconciliation sweep, as in production.
+  await stack.api.client.workflow.execute(reconcileBindings, {
+    taskQueue: stack.taskQueue,
+    workflowId: `drill-kill-sweep-${opts.run}-${Date.now()}`,
+    args: [{ numberPool: stack.pool, graceSeconds: 0 }],
+  });
   const mine = new Set(orders.map((o) => o.orderId));
   const leftAtProvider = stack.sim.bindings().filter((b) => {
     const id = /^bf1:([^:]+):/.exec(b.userData ?? '')?.[1];

@@ -1,3 +1,4 @@
+import { reconcileBindings } from '../../workflows/reconcile';
 import path from 'node:path';
 import { startDevServer } from '../../lib/temporalServer';
 import { between, drillOrder, orderLife, runOrders, sleep, type OrderOutcome } from './driver';
@@ -49,6 +50,12 @@ export async function serverRestartDrill(
     orderLife(stack, () => stack.api.url, drillOrder(opts.run, i, 'restart'), between(500, 2500)),
   );
   await restart;
+  // A bind answered while the server was down is bound again; its orphan is reconciliation's: one sweep.
+  await stack.api.client.workflow.execute(reconcileBindings, {
+    taskQueue: stack.taskQueue,
+    workflowId: `drill-restart-sweep-${opts.run}-${Date.now()}`,
+    args: [{ numberPool: stack.pool, graceSeconds: 0 }],
+  });
   const leftAtProvider = stack.sim.bindings().length;
   return { orders, startedBeforeRestart, downSeconds, leftAtProvider, seconds: Math.round((Date.now() - t0) / 1000) };
 }

@@ -16,14 +16,15 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 function expectEveryOrderClean(orders: OrderOutcome[], count: number): void {
   expect(orders).toHaveLength(count);
   for (const o of orders) {
-    // Bound with exactly one AX and one YB at the provider, released, nothing left.
-    expect({ id: o.orderId, bound: o.boundState, ax: o.axWhenBound, yb: o.ybWhenBound }).toEqual({
+    // Bound with its own AX and one YB (a lost attempt's AX is an AX-only orphan, swept), released.
+    expect({ id: o.orderId, bound: o.boundState, ax: o.ownedAxWhenBound, yb: o.ownedYbWhenBound }).toEqual({
       id: o.orderId,
       bound: 'bound',
       ax: 1,
       yb: 1,
     });
-    expect({ id: o.orderId, final: o.finalState, left: o.axAfterRelease }).toEqual({
+    expect(o.axWhenBound).toBe(1 + o.orphansWhenBound);
+    expect({ id: o.orderId, final: o.finalState, left: o.ownedAfterRelease }).toEqual({
       id: o.orderId,
       final: 'released',
       left: 0,

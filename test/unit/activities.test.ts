@@ -121,6 +121,44 @@ describe('bindAx', () => {
   });
 });
 
+describe('bindAx when A holds five X', () => {
+  const slotsTaken = () => providerError('1011003', false);
+
+  test("a retry refused 1011003 finds this order's own lost bind (its userData) and adopts it", async () => {
+    const other = '+8675528000002';
+    const { port, calls } = fakeProvider({
+      [other]: [{ bindId: 'sub-other', numA: '+8613900000000', numX: other, userData: 'bf1:o-2:zzz' }],
+      [X]: [{ bindId: 'sub-lost', numA: A, numX: X, userData: axInput.userData }],
+    });
+    port.bindAx = async () => {
+      calls.push('bindAx');
+      throw slotsTaken();
+    };
+    let adopted = 0;
+    const acts = bindingActivities({ provider: port, numberPool: [other, X], log, onAdopted: () => adopted++ });
+    const r = await new MockActivityEnvironment({ attempt: 2 }).run(acts.bindAx, axInput);
+    expect(r).toEqual({ subscriptionId: 'sub-lost', numberX: X, adopted: true });
+    expect(calls).toEqual(['bindAx', `query:${other}`, `query:${X}`]);
+    expect(adopted).toBe(1);
+  });
+
+  test('on a first attempt, or with nothing of ours found, 1011003 stays a permanent failure', async () => {
+    const { port, calls } = fakeProvider();
+    port.bindAx = async () => {
+      calls.push('bindAx');
+      throw slotsTaken();
+    };
+    const acts = bindingActivities({ provider: port, numberPool: [X], log });
+    const first = await new MockActivityEnvironment({ attempt: 1 }).run(acts.bindAx, axInput).catch((e) => e);
+    expect((first as ApplicationFailure).type).toBe('ProviderError.1011003');
+    expect((first as ApplicationFailure).nonRetryable).toBe(true);
+    expect(calls).toEqual(['bindAx']);
+    const retry = await new MockActivityEnvironment({ attempt: 3 }).run(acts.bindAx, axInput).catch((e) => e);
+    expect((retry as ApplicationFailure).type).toBe('ProviderError.1011003');
+    expect(calls).toEqual(['bindAx', 'bindAx', `query:${X}`]);
+  });
+});
+
 describe('bindYb, unbind', () => {
   test('a YB retry adopts the Y already bound for that B', async () => {
     const { port, calls } = fakeProvider({
