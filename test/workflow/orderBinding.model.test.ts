@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
 import { Context } from '@temporalio/activity';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -9,6 +11,7 @@ import { orderBinding } from '../../workflows';
 import * as msg from '../../workflows/messages';
 import { providerEventsFromPush } from '../../workflows/providerEvents';
 import type { BindingSummary, BindingView } from '../../workflows/types';
+import { historyToJson } from './histories';
 import { createEnvWithSearchAttributes, createFakeWorker, FakeProvider, input, taskQueue } from './fakeProvider';
 
 // Model-based concurrency test: several orders at once, each driven by a random program of party changes,
@@ -253,6 +256,15 @@ function pushEvents(orderId: string, view: BindingView, session: number, record:
   return events;
 }
 
+async function keepHistory(handle: WorkflowHandle): Promise<void> {
+  const dir = path.join(__dirname, '..', '..', 'test-artifacts');
+  fs.mkdirSync(dir, { recursive: true });
+  const history = await client.workflow.getHandle(handle.workflowId).fetchHistory();
+  const file = path.join(dir, `model-${handle.workflowId}-${Date.now()}.json`);
+  fs.writeFileSync(file, historyToJson(history));
+  process.stderr.write(`model test: history of ${handle.workflowId} kept in ${file}\n`);
+}
+
 async function historyProblems(handle: WorkflowHandle): Promise<string[]> {
   const problems: string[] = [];
   let runId: string | undefined = undefined;
@@ -399,16 +411,18 @@ async function runProgram(p: { orders: OrderSpec[]; commands: Command[]; delays:
   }
 
   // The end: release what is left and let every run finish (its late-events window passes in skipped time).
-  const ends = await Promise.all(
+  const finals = await Promise.all(
     handles.map((h) =>
       track(
         (async () => {
           await answer('final release', () => h.executeUpdate(msg.release, { args: [{}] }));
+          // Every push has been sent: the view of the open run (inside its late-events window) is final.
+          const view = (await h.describe()).status.name === 'RUNNING' ? await h.query(msg.getBinding) : undefined;
           for (let i = 0; (await h.describe()).status.name === 'RUNNING'; i++) {
             if (i > 2000) throw new Error(`${h.workflowId} never completed`);
             await skip('1m');
           }
-          return (await h.result()) as BindingSummary;
+          return { summary: (await h.result()) as BindingSummary, view };
         })(),
       ),
     ),
@@ -416,12 +430,20 @@ async function runProgram(p: { orders: OrderSpec[]; commands: Command[]; delays:
   pumping = false;
   await pump;
   expect(unexpected).toEqual([]);
+  const ends = finals.map((f) => f.summary);
 
   for (const [i, h] of handles.entries()) {
     expect(['released', 'expired', 'failed']).toContain(ends[i].state);
     expect(await historyProblems(h)).toEqual([]);
-    // Each call counted once: one entry per session, one call.completed per recorded session.
-    const view = await h.query(msg.getBinding);
+    // Each call counted once: one entry per session, one call.completed per recorded session. (A query of
+    // a closed run replays it: a replay failure keeps its history in test-artifacts/ for
+    // Worker.runReplayHistory; one was seen in ~800 runs, see the closing note of issue 11.)
+    const view =
+      finals[i].view ??
+      (await h.query(msg.getBinding).catch(async (err) => {
+        await keepHistory(h);
+        throw err;
+      }));
     const sessions = view.calls.map((c) => c.sessionId);
     expect(new Set(sessions).size).toBe(sessions.length);
     for (const s of signalled.get(ids[i]) ?? []) expect(sessions).toContain(s.session);
