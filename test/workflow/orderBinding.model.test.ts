@@ -53,11 +53,15 @@ interface OrderSpec {
   continueAsNewAfterEvents?: number;
 }
 
+// Continue-as-new is not generated here: the time-skipping test server handles a continue-as-new that races
+// signals and updates unreliably (a run hung for minutes in CI; see the closing note of issue 11). It is
+// covered by orderBinding.races.test.ts, orderBinding.continueAsNew.test.ts and the replay fixtures.
+// MODEL_CONTINUE_AS_NEW=1 turns it on.
 const orderSpec: fc.Arbitrary<OrderSpec> = fc.record(
   {
     parties: fc.integer({ min: 1, max: 2 }),
     durationMinutes: fc.integer({ min: 30, max: 240 }),
-    continueAsNewAfterEvents: fc.constantFrom(100, 150),
+    ...(process.env.MODEL_CONTINUE_AS_NEW === '1' ? { continueAsNewAfterEvents: fc.constantFrom(100, 150) } : {}),
   },
   { requiredKeys: ['parties', 'durationMinutes'] },
 );
@@ -469,7 +473,15 @@ async function runProgram(p: { orders: OrderSpec[]; commands: Command[]; delays:
 
 test(`concurrent changes, pushes, faults and expiry keep every order's binding right (${RUNS} runs)`, async () => {
   const seed = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined;
-  await fc.assert(fc.asyncProperty(program, runProgram), {
+  // A run that does not finish in 2 minutes fails with its seed rather than holding CI until the timeout.
+  const bounded = (p: Parameters<typeof runProgram>[0]) =>
+    Promise.race([
+      runProgram(p),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('run did not finish within 120 s')), 120_000).unref(),
+      ),
+    ]);
+  await fc.assert(fc.asyncProperty(program, bounded), {
     numRuns: RUNS,
     endOnFailure: true,
     ...(seed !== undefined ? { seed, path: process.env.MODEL_PATH } : {}),
