@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { OrderIdSchema } from './types';
 
 // The `userData` carried by each binding, echoed back by the provider in every push:
@@ -9,8 +10,11 @@ const TOKEN_RE = /^[a-z0-9]{1,32}$/;
 const USER_DATA_RE = /^bf1:([A-Za-z0-9][A-Za-z0-9._-]{0,127}):([a-z0-9]{1,32})$/;
 
 export function makeUserData(orderId: string, bindToken: string): string {
-  OrderIdSchema.parse(orderId);
-  if (!TOKEN_RE.test(bindToken)) throw new Error('bindToken must be 1-32 lowercase letters or digits');
+  // ApplicationFailures: in workflow code a plain Error here would fail the workflow task, not the run.
+  if (!OrderIdSchema.safeParse(orderId).success)
+    throw ApplicationFailure.nonRetryable('orderId: must be 1-128 letters, digits, ".", "_" or "-"', 'InvalidInput');
+  if (!TOKEN_RE.test(bindToken))
+    throw ApplicationFailure.nonRetryable('bindToken must be 1-32 lowercase letters or digits', 'InvalidInput');
   return `${PREFIX}:${orderId}:${bindToken}`;
 }
 

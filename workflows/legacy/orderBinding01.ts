@@ -38,9 +38,11 @@ import {
 } from '../types';
 import { makeUserData } from '../userData';
 
-// FROZEN: the orderBinding code of bindflow 0.1, kept verbatim so that runs started before 0.2 replay and
-// finish as they began (orderBinding.ts sends every run without the 0.2 patch marker here). Never edit its
-// commands; new behaviour goes into the 0.2 modules. Remove once no 0.1 run can still be open.
+// FROZEN: the orderBinding code of bindflow 0.1, kept so that runs started before 0.2 replay and finish as
+// they began (orderBinding.ts sends every run without the 0.2 patch marker here). Never edit its commands;
+// new behaviour goes into the 0.2 modules. Remove once no 0.1 run can still be open. One change from 0.1:
+// its refusals are ApplicationFailures (no command changes), so a change refused after acceptance fails
+// that update instead of wedging the run.
 
 /** Continue-as-new past this many history events even if the server has not suggested it yet. */
 const CONTINUE_AS_NEW_AFTER_EVENTS = 4000;
@@ -252,7 +254,7 @@ class OrderBindingRun {
       {
         validator: (timeoutMs) => {
           if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 600_000)
-            throw new Error('timeoutMs must be an integer from 0 to 600000');
+            throw ApplicationFailure.nonRetryable('timeoutMs must be an integer from 0 to 600000');
         },
       },
     );
@@ -297,7 +299,8 @@ class OrderBindingRun {
       {
         validator: ({ label }) => {
           this.assertChangeable();
-          if (!this.b.parties.some((p) => p.label === label)) throw new Error(`no party with label "${label}"`);
+          if (!this.b.parties.some((p) => p.label === label))
+            throw ApplicationFailure.nonRetryable(`no party with label "${label}"`);
         },
       },
     );
@@ -315,7 +318,7 @@ class OrderBindingRun {
       {
         validator: (req) => {
           if (req?.reason !== undefined && (typeof req.reason !== 'string' || req.reason.length > 200))
-            throw new Error('reason must be a string of at most 200 characters');
+            throw ApplicationFailure.nonRetryable('reason must be a string of at most 200 characters');
         },
       },
     );
@@ -329,23 +332,23 @@ class OrderBindingRun {
     let target: number;
     if (req && 'durationSeconds' in req) {
       if (!Number.isInteger(req.durationSeconds) || req.durationSeconds <= 0)
-        throw new Error('durationSeconds must be a positive integer');
+        throw ApplicationFailure.nonRetryable('durationSeconds must be a positive integer');
       target = this.b.expiresAtMs + req.durationSeconds * 1000;
     } else if (req && 'expiresAt' in req && typeof req.expiresAt === 'string') {
       target = Date.parse(req.expiresAt);
-      if (!Number.isFinite(target)) throw new Error('expiresAt must be an ISO 8601 date-time');
+      if (!Number.isFinite(target)) throw ApplicationFailure.nonRetryable('expiresAt must be an ISO 8601 date-time');
       if (target <= this.b.expiresAtMs)
-        throw new Error(
+        throw ApplicationFailure.nonRetryable(
           `expiresAt must be later than the current expiry ${new Date(this.b.expiresAtMs).toISOString()}`,
         );
     } else {
-      throw new Error('give either durationSeconds or expiresAt');
+      throw ApplicationFailure.nonRetryable('give either durationSeconds or expiresAt');
     }
     const added = Math.ceil((target - this.b.expiresAtMs) / 1000);
     const room = extensionRemainingSeconds(this.b);
     if (added > room) {
       const latest = new Date(this.b.baseExpiresAtMs + this.b.maxExtensionSeconds * 1000).toISOString();
-      throw new Error(
+      throw ApplicationFailure.nonRetryable(
         `extension of ${added} s exceeds maxExtensionSeconds (${this.b.maxExtensionSeconds} s in total): ` +
           `at most ${room} s more, i.e. until ${latest}`,
       );
@@ -356,17 +359,21 @@ class OrderBindingRun {
   private validateSetParty(req: msg.SetPartyRequest): void {
     this.assertChangeable();
     const r = PartySchema.safeParse(req);
-    if (!r.success) throw new Error(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    if (req.number === this.req.partyA) throw new Error('number: must differ from partyA');
+    if (!r.success)
+      throw ApplicationFailure.nonRetryable(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (req.number === this.req.partyA) throw ApplicationFailure.nonRetryable('number: must differ from partyA');
     if (this.b.parties.some((p) => p.label !== req.label && p.number === req.number))
-      throw new Error('number: already bound for another label');
+      throw ApplicationFailure.nonRetryable('number: already bound for another label');
     if (!this.b.parties.some((p) => p.label === req.label) && this.b.parties.length >= MAX_PARTIES)
-      throw new Error(`at most ${MAX_PARTIES} B parties per binding`);
+      throw ApplicationFailure.nonRetryable(`at most ${MAX_PARTIES} B parties per binding`);
   }
 
   private assertChangeable(): void {
     if (isTerminal(this.b.state) || this.releaseRequested)
-      throw new Error(`binding is ${this.releaseRequested ? 'being released' : this.b.state}: it can no longer change`);
+      throw ApplicationFailure.nonRetryable(
+        `binding is ${this.releaseRequested ? 'being released' : this.b.state}: it can no longer change`,
+        this.releaseRequested ? 'BINDING_RELEASING' : 'BINDING_CLOSED',
+      );
   }
 
   /** Add or replace a B party: unbind the old YB first (AXYB has no update), bind the new one. A keeps X. */
