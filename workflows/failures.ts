@@ -1,4 +1,5 @@
 import { ApplicationFailure, TemporalFailure, log } from '@temporalio/workflow';
+import { OrderBindingInputSchema, type OrderBindingInput, type OrderBindingRequest } from './types';
 
 // How orderBinding says no. An update handler that throws anything but a TemporalFailure after the update
 // was accepted fails the workflow TASK (retried forever: the run is wedged) instead of the update, so every
@@ -42,4 +43,16 @@ export async function guarded<T>(body: () => Promise<T> | T): Promise<T> {
   } catch (err) {
     throw asUpdateFailure(err);
   }
+}
+
+/** The start's input, parsed; non-retryable: the start fails at once with every bad field named, before any provider call. */
+export function parseOrderBindingInput(input: OrderBindingInput): OrderBindingRequest {
+  const r = OrderBindingInputSchema.safeParse(input);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
+    throw ApplicationFailure.nonRetryable(`invalid order binding input: ${problems.join('; ')}`, 'InvalidInput', {
+      problems,
+    });
+  }
+  return r.data;
 }

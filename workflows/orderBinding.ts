@@ -1,5 +1,4 @@
 import {
-  ApplicationFailure,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
@@ -9,12 +8,13 @@ import {
   startChild,
 } from '@temporalio/workflow';
 import { orderBinding01 } from './legacy/orderBinding01';
+import { parseOrderBindingInput } from './failures';
 import { deliverNotifications } from './notifications';
 import { Order, type CarriedBinding, type Ending } from './order';
 import { registerHandlers } from './handlers';
 import { bindAll, unbindAll } from './partyChanges';
 import { toSummary } from './state';
-import { OrderBindingInputSchema, type BindingSummary, type OrderBindingInput } from './types';
+import type { BindingSummary, OrderBindingInput } from './types';
 
 export { CONTINUE_AS_NEW_AFTER_EVENTS, type CarriedBinding } from './order';
 export { MAX_PARTIES } from './partyChanges';
@@ -31,22 +31,10 @@ export const V2_PATCH = 'bindflow-0.2-lifecycle';
 export async function orderBinding(input: OrderBindingInput, carried?: CarriedBinding): Promise<BindingSummary> {
   if (!patched(V2_PATCH)) return orderBinding01(input, carried?.version === 1 ? carried : undefined);
   // A continued run keeps the request its first run parsed: a newer, stricter schema never fails a bound order.
-  const order = carried ? new Order(carried.record, carried) : Order.start(parseInput(input), input);
+  const order = carried ? new Order(carried.record, carried) : Order.start(parseOrderBindingInput(input), input);
   registerHandlers(order);
   order.publishProgress();
   return new Lifecycle(order).run();
-}
-
-function parseInput(input: OrderBindingInput) {
-  const r = OrderBindingInputSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
-    // Non-retryable: the start fails at once with every bad field named, before any provider call.
-    throw ApplicationFailure.nonRetryable(`invalid order binding input: ${problems.join('; ')}`, 'InvalidInput', {
-      problems,
-    });
-  }
-  return r.data;
 }
 
 /** The most an ended run waits for its last notification before handing it to a workflow of its own. */

@@ -13,6 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { binds, cleanup, notifications, recordings } from '../activityStubs';
+import { parseOrderBindingInput } from '../failures';
 import { CallBook, type CallEffect } from '../calls';
 import * as msg from '../messages';
 import {
@@ -26,7 +27,6 @@ import {
 } from '../state';
 import {
   effectiveMaxExtensionSeconds,
-  OrderBindingInputSchema,
   PartySchema,
   providerDurationSeconds,
   type BindingStateName,
@@ -56,20 +56,8 @@ export interface CarriedBindingV1 {
 }
 
 export async function orderBinding01(input: OrderBindingInput, carried?: CarriedBindingV1): Promise<BindingSummary> {
-  const order = new OrderBindingRun(parseInput(input), input, carried);
+  const order = new OrderBindingRun(parseOrderBindingInput(input), input, carried);
   return order.run();
-}
-
-function parseInput(input: OrderBindingInput): OrderBindingRequest {
-  const r = OrderBindingInputSchema.safeParse(input);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
-    // Non-retryable: the start fails at once with every bad field named, before any provider call.
-    throw ApplicationFailure.nonRetryable(`invalid order binding input: ${problems.join('; ')}`, 'InvalidInput', {
-      problems,
-    });
-  }
-  return r.data;
 }
 
 function failureMessage(err: unknown): string {
