@@ -62,6 +62,14 @@ test('continues as new after thousands of events, keeping the binding, its calls
   const signals = CONTINUE_AS_NEW_AFTER_EVENTS + 200;
   for (let i = 0; i < signals; i++) {
     await handle.signal(msg.providerEvents, callEvents(i % 250, bound.subscriptionId!));
+    // Past the threshold, let the run continue as new before pushing more: a continue-as-new that keeps
+    // racing new signals is refused by the server each time (UNHANDLED_COMMAND), and the time-skipping
+    // server, unlike the real one, never holds the signals back to break that loop.
+    if (i % 50 === 49 && ((await handle.describe()).historyLength ?? 0) >= CONTINUE_AS_NEW_AFTER_EVENTS) {
+      for (let w = 0; w < 300 && (await handle.describe()).runId === firstRunId; w++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   }
   const after = await handle.query(msg.getBinding);
   expect((await handle.describe()).runId).not.toBe(firstRunId);
