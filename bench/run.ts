@@ -7,13 +7,16 @@ import { spawnFloorWorker } from './processes';
 import { startBenchStack, partiesOf, type BenchStack } from './stack';
 import { closedLoop, loadAverage, measureCpu, round, summarize, type LatencySummary } from './stats';
 import { webhookLoad } from './webhookLoad';
+import { enginesFromEnv, startClusterEngine, type EngineName } from './engines';
+import { CLUSTER_HISTORY_SHARDS } from '../lib/temporalCluster';
 
 // `npm run bench`: the Temporal floor and bindflow side by side in one run on this machine, then webhook
 // intake and the cost of one order. Human-readable lines first; the LAST line is one JSON object.
 //
 // Knobs (environment): BENCH_QUICK=1 (under 3 minutes), BENCH_CONCURRENCY, BENCH_ORDERS, BENCH_ROUNDS,
 // BENCH_SQLITE_SYNC (OFF|NORMAL|FULL), BENCH_DEV_ARGS (extra `temporal server start-dev` arguments),
-// BENCH_WEBHOOK_PUSHES.
+// BENCH_WEBHOOK_PUSHES, BENCH_ENGINE=dev|cluster|both (the dev server, temporal-server on PostgreSQL, or
+// both one after the other in one run, then a last JSON line comparing them).
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? (QUICK ? 32 : 48));
@@ -60,7 +63,7 @@ async function runOrders(stack: BenchStack, run: number, total: number, concurre
 }
 
 /** Open loop: orders arrive at `rate` per second for `seconds`, whatever the latency; time-to-bound of each. */
-async function runAtRate(stack: BenchStack, run: number, rate: number, seconds: number) {
+async function runAtRate(stack: BenchStack, run: number, rate: number, seconds: number, prefix: string) {
   const bound: number[] = [];
   const pending: Promise<void>[] = [];
   const total = Math.max(1, Math.round(rate * seconds));
@@ -69,32 +72,46 @@ async function runAtRate(stack: BenchStack, run: number, rate: number, seconds: 
     const due = t0 + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(runOneOrder(stack, i, { run, prefix: 'half' }).then((t) => void bound.push(t.boundMs)));
+    pending.push(runOneOrder(stack, i, { run, prefix }).then((t) => void bound.push(t.boundMs)));
   }
   await Promise.all(pending);
   return { rate: round(rate), orders: total, boundMs: summarize(bound) };
 }
 
-async function main(): Promise<void> {
+async function benchOne(engineName: EngineName): Promise<Record<string, unknown>> {
   const started = Date.now();
-  const metricsPort = await freePort();
+  // Every workflow id of this run carries its tag: no collision with an earlier run's on a kept database.
+  const tag = `${Date.now().toString(36)}${engineName[0]}`;
   const devArgs = (process.env.BENCH_DEV_ARGS ?? '').split(' ').filter(Boolean);
-  say(`bench: quick=${QUICK} concurrency=${CONCURRENCY} orders=${ORDERS} rounds=${ROUNDS} sqlite synchronous=${SYNC}`);
+  say(
+    `bench[${engineName}]: quick=${QUICK} concurrency=${CONCURRENCY} orders=${ORDERS} rounds=${ROUNDS}` +
+      (engineName === 'dev' ? ` sqlite synchronous=${SYNC}` : ` temporal-server on PostgreSQL`),
+  );
   say(`bench: load average before start ${loadAverage().join(' ')} (2 cores; other sessions may be running)`);
+  const cluster = engineName === 'cluster' ? await startClusterEngine((l) => say(`bench[cluster]: ${l}`)) : null;
+  const metricsPort = cluster ? cluster.metricsPort : await freePort();
   const stack = await startBenchStack({
     poolSize: Math.max(1000, CONCURRENCY * 4 + 200),
     synchronous: SYNC,
     inMemory: IN_MEMORY,
     extraArgs: ['--metrics-port', String(metricsPort), ...devArgs],
+    ...(cluster ? { address: cluster.address } : {}),
   });
-  const floorQueue = `floor-${Date.now().toString(36)}`;
+  const floorQueue = `floor-${tag}`;
   const floorWorker = await spawnFloorWorker(stack.server.address, floorQueue);
   const client = new Client({ connection: stack.api.connection });
   try {
-    say(`bench: stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (dev server ${stack.server.address})`);
-    // Warm-up: JIT, workflow bundle caches, sqlite pages, HTTP keep-alive.
-    await runFloor(client, floorQueue, { total: 20, concurrency: 10, activities: ACTIVITIES_PER_ORDER, run: 'warm' });
-    await runOrders(stack, 90, 20, 10, 'warm');
+    say(
+      `bench: stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (${engineName} engine at ${stack.server.address})`,
+    );
+    // Warm-up: JIT, workflow bundle caches, database pages, HTTP keep-alive.
+    await runFloor(client, floorQueue, {
+      total: 20,
+      concurrency: 10,
+      activities: ACTIVITIES_PER_ORDER,
+      run: `${tag}warm`,
+    });
+    await runOrders(stack, 90, 20, 10, `warm${tag}`);
 
     const floors: FloorResult[] = [];
     const orderRuns: OrdersResult[] = [];
@@ -105,8 +122,8 @@ async function main(): Promise<void> {
     let cpuPerMsgFloor: Record<string, number> = {};
     const msgFloors: FloorResult[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const pids = {
-        temporal: stack.server.pid,
+      const pids: Record<string, number> = {
+        ...(cluster ? cluster.pids : { temporal: stack.server.pid }),
         worker: stack.worker.pid,
         floorWorker: floorWorker.pid,
         benchProcess: process.pid,
@@ -116,7 +133,7 @@ async function main(): Promise<void> {
           total: ORDERS,
           concurrency: CONCURRENCY,
           activities: ACTIVITIES_PER_ORDER,
-          run: `r${r}`,
+          run: `${tag}r${r}`,
         }),
       );
       floors.push(floor);
@@ -129,7 +146,7 @@ async function main(): Promise<void> {
           total: ORDERS,
           concurrency: CONCURRENCY,
           signals: PUSH_ITEMS_PER_CALL,
-          run: `r${r}`,
+          run: `${tag}r${r}`,
         }),
       );
       msgFloors.push(msgFloor);
@@ -144,7 +161,7 @@ async function main(): Promise<void> {
       const {
         value: { result, ids },
         cpu: ordersCpu,
-      } = await measureCpu(pids, () => runOrders(stack, r + 1, ORDERS, CONCURRENCY, 'o'));
+      } = await measureCpu(pids, () => runOrders(stack, r + 1, ORDERS, CONCURRENCY, `o${tag}`));
       cpuPerOrder = Object.fromEntries(Object.entries(ordersCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
       cpuPerFloor = Object.fromEntries(Object.entries(floorCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
       await sleep(2000);
@@ -163,7 +180,7 @@ async function main(): Promise<void> {
     const msgFloorPerSecond = round(mean(msgFloors.map((f) => f.perSecond)));
     const peak = orderRuns[orderRuns.length - 1];
 
-    const half = await runAtRate(stack, 50, ordersPerSecond / 2, HALF_LOAD_SECONDS);
+    const half = await runAtRate(stack, 50, ordersPerSecond / 2, HALF_LOAD_SECONDS, `half${tag}`);
     say(
       `half load (${half.rate} orders/s, open loop, ${half.orders} orders): time-to-bound p50 ${half.boundMs.p50} ` +
         `p95 ${half.boundMs.p95} p99 ${half.boundMs.p99} ms (p99/p50 ${round(half.boundMs.p99 / half.boundMs.p50)})`,
@@ -174,7 +191,7 @@ async function main(): Promise<void> {
     const templates: Array<Record<string, unknown>> = [];
     for (let i = 0; i < whOrders; i++) {
       const { partyA, partyB } = partiesOf(60, i);
-      const put = await api<{ numberX: string }>(stack.api.url, 'PUT', `/v1/orders/wh-${i}/binding`, {
+      const put = await api<{ numberX: string }>(stack.api.url, 'PUT', `/v1/orders/wh${tag}-${i}/binding`, {
         partyA,
         partyB,
         areaCode: '0755',
@@ -192,11 +209,11 @@ async function main(): Promise<void> {
       `webhook: ${webhook.perSecond} signed pushes/s accepted at concurrency ${webhook.concurrency}, ` +
         `latency p50 ${webhook.latencyMs.p50} p99 ${webhook.latencyMs.p99} ms, non-200: ${webhook.non200}`,
     );
-    for (let i = 0; i < whOrders; i++) await api(stack.api.url, 'DELETE', `/v1/orders/wh-${i}/binding`);
+    for (let i = 0; i < whOrders; i++) await api(stack.api.url, 'DELETE', `/v1/orders/wh${tag}-${i}/binding`);
 
     const history = await countHistory(client, `binding-${sampleOrderId}`);
-    const floorHistory = await countHistory(client, `floor-r0-0`);
-    const msgFloorHistory = await countHistory(client, `floormsg-r0-0`);
+    const floorHistory = await countHistory(client, `floor-${tag}r0-0`);
+    const msgFloorHistory = await countHistory(client, `floormsg-${tag}r0-0`);
     say(`history of one order (${sampleOrderId}): ${history.total} events ${JSON.stringify(history.byType)}`);
     say(`history of one floor workflow: ${floorHistory.total} events; message floor: ${msgFloorHistory.total} events`);
     const serverActions = Object.values(actionsDelta).reduce((a, b) => a + b, 0);
@@ -216,11 +233,13 @@ async function main(): Promise<void> {
     say(`bench: done in ${((Date.now() - started) / 1000).toFixed(0)} s, load average ${loadAverage().join(' ')}`);
 
     const summary = {
+      engine: engineName,
       quick: QUICK,
       concurrency: CONCURRENCY,
       ordersPerRound: ORDERS,
       rounds: ROUNDS,
-      sqliteSynchronous: IN_MEMORY ? 'in-memory' : SYNC,
+      sqliteSynchronous: cluster ? null : IN_MEMORY ? 'in-memory' : SYNC,
+      historyShards: cluster ? CLUSTER_HISTORY_SHARDS : 1,
       devServerArgs: devArgs.join(' '),
       ordersPerSecond,
       floorOrdersPerSecond: floorPerSecond,
@@ -257,10 +276,42 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     if (leftAtProvider !== 0) process.exitCode = 1;
+    return summary;
   } finally {
     await floorWorker.stop('SIGTERM');
     await stack.close();
+    await cluster?.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const engines = enginesFromEnv();
+  const results: Record<string, Record<string, unknown>> = {};
+  try {
+    for (const engine of engines) results[engine] = await benchOne(engine);
+  } finally {
     await httpAgent.close();
+  }
+  if (engines.length > 1) {
+    const [dev, cluster] = [results.dev, results.cluster];
+    const ratio = (k: string) => round(Number(cluster[k]) / Number(dev[k]));
+    const cpuTotal = (r: Record<string, unknown>) =>
+      Object.values(r.cpuMsPerOrder as Record<string, number>).reduce((a, b) => a + b, 0);
+    const both = {
+      engines: results,
+      clusterToDev: {
+        ordersPerSecond: ratio('ordersPerSecond'),
+        messageFloorOrdersPerSecond: ratio('messageFloorOrdersPerSecond'),
+        ratioToMessageFloor: ratio('ratioToMessageFloor'),
+        p50BoundMs: ratio('p50BoundMs'),
+        cpuMsPerOrderAllProcesses: round(cpuTotal(cluster) / cpuTotal(dev)),
+      },
+    };
+    say(
+      `bench: cluster vs dev (same run): ${both.clusterToDev.ordersPerSecond}x orders/s, ` +
+        `${both.clusterToDev.cpuMsPerOrderAllProcesses}x CPU per order (server + database + worker + API)`,
+    );
+    process.stdout.write(`${JSON.stringify(both)}\n`);
   }
 }
 

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { z } from 'zod';
 import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from '../lib/log';
@@ -13,9 +12,14 @@ import {
   parseOrFail,
   PartyNumberBodySchema,
   ReleaseBodySchema,
+  ListStateSchema,
+  ListLimitSchema,
 } from './httpSchemas';
 import { registerWebhook } from './webhook';
-import { createApiMetrics, type ApiMetrics } from './metrics';
+import { checkCallbackUrl, type CallbackTargetPolicy } from '../lib/callbackTargets';
+import { bindingCounts, createApiMetrics, type ApiMetrics } from './metrics';
+import { traceHttpRequests } from './httpTracing';
+import { registerOpenApi } from './openapi';
 
 // The HTTP edge: translates and validates, holds no state of its own. Fastify for its schema-free
 // speed, request size limits, graceful close and `inject` for tests; zod does all validation.
@@ -38,6 +42,19 @@ export interface ApiOptions {
   queryWaitMs?: number;
   bodyLimitBytes?: number;
   webhookSkewSeconds?: number;
+  /** false: the webhook is on a listener of its own (BINDFLOW_WEBHOOK_PORT), not here. Default true. */
+  webhook?: boolean;
+  /** Shared with the webhook's own listener, so that one /metrics counts both. */
+  metrics?: ApiMetrics;
+  /** /metrics and /readyz without the bearer token (BINDFLOW_METRICS_PUBLIC=1). Default false. */
+  metricsPublic?: boolean;
+  /**
+   * Rules for an order's userCallbackUrl: non-public targets allowed (default none), and whether callbacks are
+   * refused because no BINDFLOW_CALLBACK_SECRET would sign them (the API's start decides; default false).
+   */
+  callbacks?: { targets?: CallbackTargetPolicy; refuseUnsigned?: boolean; resolveTimeoutMs?: number };
+  /** The app's privacy numbers (PRIVATENUMBER_NUMBER_POOL), for GET /v1/pool. */
+  numberPool?: readonly string[];
   /** Extra routes (the codec server) registered on the same server. */
   extend?: (app: FastifyInstance, deps: { authorize: (req: FastifyRequest) => void; metrics: ApiMetrics }) => void;
 }
@@ -51,7 +68,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) =>
     body === '' ? done(null, undefined) : jsonParser(req, body as string, done),
   );
-  const metrics = createApiMetrics();
+  const metrics = opts.metrics ?? createApiMetrics();
   const lib = new BindflowClient({
     client: opts.client,
     taskQueue: opts.taskQueue,
@@ -60,7 +77,33 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     queryWaitMs: opts.queryWaitMs,
     ...(opts.lateEventsGraceSeconds !== undefined ? { lateEventsGraceSeconds: opts.lateEventsGraceSeconds } : {}),
   });
+  // bindflow_bindings and bindflow_number_pool_numbers, refreshed from visibility as /metrics is scraped.
+  metrics.observeVisibility(
+    {
+      bindingCounts: () => bindingCounts(opts.client),
+      ...(opts.numberPool?.length ? { poolCapacity: () => lib.poolCapacity(opts.numberPool ?? []) } : {}),
+    },
+    { log: opts.log },
+  );
+  traceHttpRequests(app);
   const expectedToken = Buffer.from(opts.apiToken);
+
+  const callbackTargets: CallbackTargetPolicy = opts.callbacks?.targets ?? { allowHosts: new Set() };
+  /** 400 naming userCallbackUrl: a target the worker must not call, or callbacks nothing would sign. */
+  const checkCallback = async (url: string) => {
+    const refuse = (message: string) => {
+      throw new BindflowError('VALIDATION_FAILED', `invalid request: userCallbackUrl ${message}`, {
+        fields: [{ field: 'userCallbackUrl', message }],
+      });
+    };
+    if (opts.callbacks?.refuseUnsigned)
+      refuse(
+        'is refused: no BINDFLOW_CALLBACK_SECRET is configured to sign notifications (or set BINDFLOW_CALLBACK_UNSIGNED=1)',
+      );
+    // A name that does not resolve now is taken: the worker checks again, on the address it connects to.
+    const r = await checkCallbackUrl(url, callbackTargets, { timeoutMs: opts.callbacks?.resolveTimeoutMs ?? 2000 });
+    if (r.ok === false) refuse(r.reason);
+  };
 
   const authorize = (req: FastifyRequest) => {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
@@ -96,7 +139,8 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/readyz', async (req, reply) => {
+    if (!opts.metricsPublic) authorize(req);
     try {
       await opts.connection.withDeadline(Date.now() + 2000, () => opts.connection.workflowService.getSystemInfo({}));
       return { status: 'ready', temporal: 'reachable' };
@@ -104,9 +148,12 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       return reply.code(503).send({ status: 'not ready', temporal: 'unreachable' });
     }
   });
-  app.get('/metrics', async (_req, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  app.get('/metrics', async (req, reply) => {
+    if (!opts.metricsPublic) authorize(req);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  registerOpenApi(app); // GET /openapi.json and /docs, no token
 
   app.register(
     async (v1) => {
@@ -115,6 +162,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       v1.put('/orders/:orderId/binding', async (req, reply) => {
         const orderId = parseOrderId((req.params as { orderId: string }).orderId);
         const input = bindBodyToInput(orderId, req.body, new Date().toISOString());
+        if (input.userCallbackUrl) await checkCallback(input.userCallbackUrl);
         const waitMs = preferWait(req, reply);
         const out = await lib.bind(input, { patienceMs: waitMs });
         const code = out.status === 'created' ? 201 : out.status === 'pending' ? 202 : 200;
@@ -151,23 +199,26 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       });
       v1.get('/bindings', async (req) => {
         const q = req.query as { state?: string; limit?: string };
-        const state = q.state ? parseOrFail(StateSchema, q.state, ['state']) : undefined;
-        const limit = q.limit ? parseOrFail(LimitSchema, q.limit, ['limit']) : undefined;
+        // Present but empty (`?state=`) is a bad value, not an absent one.
+        const state = q.state !== undefined ? parseOrFail(StateSchema, q.state, ['state']) : undefined;
+        const limit = q.limit !== undefined ? parseOrFail(LimitSchema, q.limit, ['limit']) : undefined;
         return { bindings: await lib.list({ state, limit }) };
       });
+      v1.get('/pool', async () => lib.poolCapacity(opts.numberPool ?? []));
     },
     { prefix: '/v1' },
   );
 
-  registerWebhook(app, {
-    client: opts.client,
-    taskQueue: opts.taskQueue,
-    appKey: opts.appKey,
-    appSecret: opts.appSecret,
-    skewSeconds: opts.webhookSkewSeconds,
-    log: opts.log,
-    metrics,
-  });
+  if (opts.webhook !== false)
+    registerWebhook(app, {
+      client: opts.client,
+      taskQueue: opts.taskQueue,
+      appKey: opts.appKey,
+      appSecret: opts.appSecret,
+      skewSeconds: opts.webhookSkewSeconds,
+      log: opts.log,
+      metrics,
+    });
   opts.extend?.(app, { authorize, metrics });
   return app;
 }
@@ -194,11 +245,11 @@ function preferWait(req: FastifyRequest, reply: FastifyReply): number | undefine
   return ms;
 }
 
-const StateSchema = z.enum(['binding', 'bound', 'released', 'expired', 'failed']);
-const LimitSchema = z.coerce.number().int().min(1).max(1000);
+const StateSchema = ListStateSchema;
+const LimitSchema = ListLimitSchema;
 
 /** Fastify's own errors (bad JSON, too large, wrong content type) in the API's one error shape. */
-function toHttpError(err: FastifyError | BindflowError): BindflowError {
+export function toHttpError(err: FastifyError | BindflowError): BindflowError {
   if (err instanceof BindflowError) return err;
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

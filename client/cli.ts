@@ -6,8 +6,8 @@ import { formatBinding, formatList } from './format';
 import { BindflowClient } from './library';
 import { connectTemporal } from './temporal';
 import { dataConverterFromEnv } from '../lib/codec';
-import { withDevPayloadKey } from './devDefaults';
-import { bindBodyToInput, parseOrderId } from './httpSchemas';
+import { DEV_PORTS, devStackFile, withDevPayloadKey } from './devDefaults';
+import { bindBodyToInput, parseLabel, parseOrderId, parseOrFail, PartyNumberBodySchema } from './httpSchemas';
 
 // `npx bindflow <command>`: the processes (dev, worker, api, simulator, demo) and the operator commands.
 
@@ -15,6 +15,7 @@ export const HELP = `Usage: bindflow <command> [options]
 
 Processes:
   dev                      the whole local stack: Temporal dev server + Web UI, simulator, worker, API
+  cluster [--fresh]        the production shape: PostgreSQL + temporal-server + Web UI, 2 workers, 2 APIs
   worker                   the Temporal worker (metrics on $BINDFLOW_METRICS_PORT, default 9464)
   api                      the HTTP API, provider webhook and codec server (port $BINDFLOW_PORT, default 3000)
   simulator                the local PrivateNumber platform (port 9080)
@@ -26,6 +27,11 @@ Orders:
   list [--state <binding|bound|released|expired|failed>]
   extend <orderId> <duration>
   release <orderId>
+  party set <orderId> <label> <number>     add a B party, or replace its number (A keeps X)
+  party remove <orderId> <label>           remove a B party
+
+Operators:
+  pool                     number pool capacity per area: total, bound as X, bound as Y, free
 
 Simulator:
   sim call --from <number> --to <number> [--talk <seconds>] [--no-answer]
@@ -60,12 +66,29 @@ async function withLibrary<T>(io: Io, fn: (lib: BindflowClient, env: Env) => Pro
   }
 }
 
+/** Beside a running `bindflow dev` on its simulator (no PRIVATENUMBER_BASE_URL), the simulator's pool, as dev uses it. */
+function devSimulatorPool(env: NodeJS.ProcessEnv): string[] {
+  if (env.PRIVATENUMBER_BASE_URL) return [];
+  try {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const stack = JSON.parse(fs.readFileSync(devStackFile(env), 'utf8')) as { temporalAddress?: string };
+    if (stack.temporalAddress !== (env.TEMPORAL_ADDRESS ?? `127.0.0.1:${DEV_PORTS.temporal}`)) return [];
+  } catch {
+    return []; // no `bindflow dev` running
+  }
+  const { defaultPool } = require('../simulator/pool') as typeof import('../simulator/pool');
+  return Object.values(defaultPool()).flat();
+}
+
 const USAGE = {
   bind: 'Usage: bindflow bind <orderId> --a <number> --b <number> --area <code> --duration <1h|90m|3600> [--record] [--direction both|a-to-b|b-to-a] [--json] [--show-numbers]',
   show: 'Usage: bindflow show <orderId> [--json] [--show-numbers]',
   list: 'Usage: bindflow list [--state binding|bound|released|expired|failed] [--json]',
   extend: 'Usage: bindflow extend <orderId> <duration: 1h|90m|3600> [--json] [--show-numbers]',
   release: 'Usage: bindflow release <orderId> [--json] [--show-numbers]',
+  party:
+    'Usage: bindflow party set <orderId> <label> <number> [--json] [--show-numbers]\n       bindflow party remove <orderId> <label> [--json] [--show-numbers]',
+  pool: 'Usage: bindflow pool [--json]\n\nThe pool is PRIVATENUMBER_NUMBER_POOL (beside a running `bindflow dev` on the simulator: its numbers).',
   sim: 'Usage: bindflow sim call --from <number> --to <number> [--talk <seconds>] [--no-answer] [--sim-url <url>]\n       bindflow sim bindings [--sim-url <url>]',
 };
 
@@ -157,6 +180,40 @@ const commands: Record<string, Command> = {
       async (lib) => (printBinding(io, values, await lib.release(parseOrderId(positionals[0]))), 0),
     );
   },
+  async party(argv, io) {
+    const { values, positionals, help } = parseCommand(argv, COMMON, USAGE.party);
+    if (help) return (io.out(USAGE.party), 0);
+    const [action, orderArg, labelArg, numberArg] = positionals;
+    if (action === 'set' && positionals.length === 4) {
+      const orderId = parseOrderId(orderArg);
+      const label = parseLabel(labelArg);
+      const { number } = parseOrFail(PartyNumberBodySchema, { number: numberArg });
+      return withLibrary(io, async (lib) => (printBinding(io, values, await lib.setParty(orderId, label, number)), 0));
+    }
+    if (action === 'remove' && positionals.length === 3) {
+      const orderId = parseOrderId(orderArg);
+      const label = parseLabel(labelArg);
+      return withLibrary(io, async (lib) => (printBinding(io, values, await lib.removeParty(orderId, label)), 0));
+    }
+    throw new UsageError(`give set <orderId> <label> <number>, or remove <orderId> <label>\n\n${USAGE.party}`);
+  },
+  async pool(argv, io) {
+    const { values, positionals, help } = parseCommand(argv, { json: { type: 'boolean' } }, USAGE.pool);
+    if (help) return (io.out(USAGE.pool), 0);
+    if (positionals.length) throw new UsageError(`takes no arguments\n\n${USAGE.pool}`);
+    const { formatPool, parseNumberPool } = require('./pool') as typeof import('./pool');
+    const numbers = parseNumberPool(io.env.PRIVATENUMBER_NUMBER_POOL);
+    const pool = numbers.length ? numbers : devSimulatorPool(io.env);
+    if (!pool.length)
+      io.err(
+        "bindflow pool: PRIVATENUMBER_NUMBER_POOL is empty: every number shows as unlisted; set it to the app's numbers",
+      );
+    return withLibrary(io, async (lib) => {
+      const capacity = await lib.poolCapacity(pool);
+      io.out(values.json ? JSON.stringify(capacity, null, 2) : formatPool(capacity));
+      return 0;
+    });
+  },
   async sim(argv, io) {
     const { runSimCommand } = require('./simCommands') as typeof import('./simCommands');
     return runSimCommand(argv, io, USAGE.sim);
@@ -170,13 +227,15 @@ const commands: Record<string, Command> = {
     if (help)
       return (
         io.out(
-          'Usage: bindflow api\n\nRuns the HTTP API (/v1), the provider webhook and the codec server on $BINDFLOW_HOST:$BINDFLOW_PORT (default 127.0.0.1:3000).\nConfiguration: see README (TEMPORAL_*, PRIVATENUMBER_APP_KEY/SECRET, BINDFLOW_API_TOKEN, BINDFLOW_PAYLOAD_KEY).',
+          'Usage: bindflow api\n\nRuns the HTTP API (/v1), the provider webhook and the codec server on $BINDFLOW_HOST:$BINDFLOW_PORT (default 127.0.0.1:3000);\nwith $BINDFLOW_WEBHOOK_PORT the webhook alone listens there ($BINDFLOW_WEBHOOK_HOST, default $BINDFLOW_HOST).\nConfiguration: see README (TEMPORAL_*, PRIVATENUMBER_APP_KEY/SECRET, BINDFLOW_API_TOKEN (16+ characters), BINDFLOW_PAYLOAD_KEY)\nand docs/security.md.',
         ),
         0
       );
     const { startApi } = require('./apiMain') as typeof import('./apiMain');
     const { untilSignal } = require('./processes') as typeof import('./processes');
-    const api = await startApi(loadEnv(io.env));
+    const env = loadEnv(io.env);
+    assertStartable('api', io.env, env);
+    const api = await startApi(env);
     io.out(`bindflow API listening on ${api.url}`);
     await untilSignal();
     await api.stop();
@@ -192,7 +251,9 @@ const commands: Record<string, Command> = {
         0
       );
     const { runWorker } = require('../worker') as typeof import('../worker');
-    await runWorker(loadEnv(io.env));
+    const env = loadEnv(io.env);
+    assertStartable('worker', io.env, env);
+    await runWorker(env);
     return 0;
   },
   async dev(argv, io) {
@@ -200,6 +261,12 @@ const commands: Record<string, Command> = {
     const { help } = parseCommand(argv, {}, DEV_HELP);
     if (help) return (io.out(DEV_HELP), 0);
     return runDev(io);
+  },
+  async cluster(argv, io) {
+    const { runCluster, CLUSTER_HELP } = require('./cluster') as typeof import('./cluster');
+    const { values, help } = parseCommand(argv, { fresh: { type: 'boolean' } }, CLUSTER_HELP);
+    if (help) return (io.out(CLUSTER_HELP), 0);
+    return runCluster(io, values.fresh ? ['--fresh'] : []);
   },
   async demo(argv, io) {
     const { runDemo, DEMO_HELP } = require('./demo') as typeof import('./demo');
@@ -212,6 +279,13 @@ const commands: Record<string, Command> = {
     return runDemo(io, values);
   },
 };
+
+/** Outside `bindflow dev`: refuse the simulator's credentials against a real provider, short tokens (lib/startupChecks.ts). */
+function assertStartable(role: 'api' | 'worker', given: NodeJS.ProcessEnv, env: Env): void {
+  const { startupProblems } = require('../lib/startupChecks') as typeof import('../lib/startupChecks');
+  const problems = startupProblems(role, given, env);
+  if (problems.length) throw new ConfigError(problems);
+}
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [name, ...rest] = argv;

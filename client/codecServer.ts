@@ -1,7 +1,9 @@
+import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { BindflowError, validationError } from './errors';
+import { hostHeaderName, isLoopbackHost } from '../lib/startupChecks';
 
 // Temporal's codec server protocol (POST {endpoint}/encode and /decode, {"payloads": [...]} with base64
 // metadata values and data) so that the Web UI and `temporal` CLI can show decrypted payloads to operators.
@@ -10,7 +12,8 @@ const WirePayload = z.object({
   metadata: z.record(z.string().base64()).default({}),
   data: z.string().base64().default(''),
 });
-const WireBody = z.object({ payloads: z.array(WirePayload).max(1000) });
+/** The body of /codec/encode and /codec/decode (also in the OpenAPI document). */
+export const WireBody = z.object({ payloads: z.array(WirePayload).max(1000) });
 
 export interface CodecServerOptions {
   codec: PayloadCodec;
@@ -18,8 +21,10 @@ export interface CodecServerOptions {
   /** Origins of the Web UI allowed by CORS (credentials included). */
   corsOrigins: string[];
   /**
-   * Local development only (`bindflow dev`, everything on 127.0.0.1): a browser request from an allowed Web UI
-   * origin needs no token, so the bundled UI decodes without set-up. Never enable it on a shared network.
+   * Local development only (`bindflow dev`, every listener on loopback): a browser request from an allowed Web UI
+   * origin to a loopback Host (127.0.0.1, localhost, [::1]) needs no token, so the bundled UI decodes without
+   * set-up. Any other Host needs the token, whatever the Origin says (an Origin header is easily forged outside a
+   * browser). The caller turns this on only while no listener is bound to a non-loopback address.
    */
   trustUiOrigin?: boolean;
   /**
@@ -57,7 +62,13 @@ export function registerCodecServer(app: FastifyInstance, opts: CodecServerOptio
   };
   const handle = (op: 'encode' | 'decode') => async (req: FastifyRequest, reply: FastifyReply) => {
     cors(req, reply);
-    const fromTrustedUi = opts.trustUiOrigin && req.headers.origin !== undefined && allowed.has(req.headers.origin);
+    const host = hostHeaderName(req.headers.host);
+    const fromTrustedUi =
+      opts.trustUiOrigin === true &&
+      req.headers.origin !== undefined &&
+      allowed.has(req.headers.origin) &&
+      host !== undefined &&
+      isLoopbackHost(host);
     if (!fromTrustedUi) opts.authorize(req);
     const body = WireBody.safeParse(req.body);
     if (!body.success) throw validationError(body.error.issues);
@@ -78,4 +89,15 @@ export function registerCodecServer(app: FastifyInstance, opts: CodecServerOptio
     });
     app.post(`/codec/${op}`, { bodyLimit: opts.bodyLimitBytes ?? 8 * 1024 * 1024 }, handle(op));
   }
+}
+
+/** A bearer-token check (constant time) answering 401 UNAUTHORIZED: the codec server's own BINDFLOW_CODEC_TOKEN. */
+export function bearerAuthorizer(token: string): (req: FastifyRequest) => void {
+  const expected = Buffer.from(token);
+  return (req) => {
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const given = Buffer.from(m ? m[1] : '');
+    if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected))
+      throw new BindflowError('UNAUTHORIZED', 'missing or wrong bearer token');
+  };
 }

@@ -9,6 +9,7 @@ import { startDevServer } from '../lib/temporalServer';
 import type { Io } from './cli';
 import {
   DEV_API_TOKEN,
+  DEV_CALLBACK_ALLOW_HOSTS,
   DEV_CALLBACK_SECRET,
   DEV_PORTS,
   devDataDir,
@@ -16,6 +17,8 @@ import {
   devStackFile,
 } from './devDefaults';
 import { ServiceGroup, untilSignal } from './processes';
+import { everyListenerOnLoopback } from '../lib/startupChecks';
+import { parseNumberPool } from './pool';
 
 export const DEV_HELP = `Usage: bindflow dev   (also: npm start)
 
@@ -52,6 +55,11 @@ export function devEnvironment(given: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     BINDFLOW_CALLBACK_SECRET: given.BINDFLOW_CALLBACK_SECRET ?? DEV_CALLBACK_SECRET,
     BINDFLOW_PAYLOAD_KEY: given.BINDFLOW_PAYLOAD_KEY ?? devPayloadKey(given),
     BINDFLOW_RECONCILE_INTERVAL: given.BINDFLOW_RECONCILE_INTERVAL ?? '1m',
+    // Local receivers (a callback server on this machine) are allowed, bodies carry the numbers as they are,
+    // and /metrics, /readyz answer without the token (the API listens on 127.0.0.1 unless told otherwise).
+    BINDFLOW_CALLBACK_ALLOW_HOSTS: given.BINDFLOW_CALLBACK_ALLOW_HOSTS ?? DEV_CALLBACK_ALLOW_HOSTS,
+    BINDFLOW_CALLBACK_NUMBERS: given.BINDFLOW_CALLBACK_NUMBERS ?? 'full',
+    BINDFLOW_METRICS_PUBLIC: given.BINDFLOW_METRICS_PUBLIC ?? '1',
     // The Web UI is served on the gRPC port + 1000: that origin may call the codec server.
     BINDFLOW_CODEC_CORS_ORIGINS: given.BINDFLOW_CODEC_CORS_ORIGINS ?? uiOrigins(given.TEMPORAL_ADDRESS),
     ...(useSimulator
@@ -80,8 +88,11 @@ export async function runDev(io: Io): Promise<number> {
     'Temporal Web UI': uiPort,
     ...(useSimulator ? { simulator: env.BINDFLOW_SIMULATOR_PORT } : {}),
     API: env.BINDFLOW_PORT,
+    ...(env.BINDFLOW_WEBHOOK_PORT ? { webhook: env.BINDFLOW_WEBHOOK_PORT } : {}),
     'worker metrics': env.BINDFLOW_METRICS_PORT,
   });
+  // The webhook on its own listener when BINDFLOW_WEBHOOK_PORT is set (the simulator pushes there).
+  const webhookBase = `http://127.0.0.1:${env.BINDFLOW_WEBHOOK_PORT ?? env.BINDFLOW_PORT}`;
   const group = new ServiceGroup();
   const stopped = untilSignal();
   try {
@@ -104,7 +115,7 @@ export async function runDev(io: Io): Promise<number> {
         port: env.BINDFLOW_SIMULATOR_PORT,
         appKey: env.PRIVATENUMBER_APP_KEY,
         appSecret: env.PRIVATENUMBER_APP_SECRET,
-        pushUrl: `http://127.0.0.1:${env.BINDFLOW_PORT}/webhooks/privatenumber`,
+        pushUrl: `${webhookBase}/webhooks/privatenumber`,
       });
       group.add({ name: 'simulator', stop: sim.close });
       childEnv.PRIVATENUMBER_NUMBER_POOL = childEnv.PRIVATENUMBER_NUMBER_POOL ?? Object.values(pool).flat().join(',');
@@ -137,7 +148,10 @@ export async function runDev(io: Io): Promise<number> {
     await waitForTcp(env.BINDFLOW_METRICS_PORT, '127.0.0.1', 120_000, () => worker.exitCode === null);
 
     const { startApi } = require('./apiMain') as typeof import('./apiMain');
-    const api = await startApi(env, { trustUiOrigin: true });
+    const api = await startApi(env, {
+      trustUiOrigin: true,
+      numberPool: parseNumberPool(childEnv.PRIVATENUMBER_NUMBER_POOL),
+    });
     group.add({ name: 'API', stop: api.stop });
 
     const marker = devStackFile(io.env);
@@ -150,8 +164,8 @@ export async function runDev(io: Io): Promise<number> {
         `  Temporal Web UI     http://127.0.0.1:${uiPort}`,
         `  Temporal gRPC       ${env.TEMPORAL_ADDRESS} (namespace ${env.TEMPORAL_NAMESPACE}, task queue ${env.TEMPORAL_TASK_QUEUE})`,
         `  HTTP API            http://127.0.0.1:${env.BINDFLOW_PORT}/v1   (Authorization: Bearer ${env.BINDFLOW_API_TOKEN === DEV_API_TOKEN ? DEV_API_TOKEN : '<your BINDFLOW_API_TOKEN>'})`,
-        `  Provider webhook    http://127.0.0.1:${env.BINDFLOW_PORT}/webhooks/privatenumber`,
-        `  Codec server        http://127.0.0.1:${env.BINDFLOW_PORT}/codec`,
+        `  Provider webhook    ${webhookBase}/webhooks/privatenumber`,
+        `  Codec server        http://127.0.0.1:${env.BINDFLOW_PORT}/codec${everyListenerOnLoopback(env) ? '' : '   (needs the token: a listener is not on loopback)'}`,
         useSimulator
           ? `  Provider simulator  ${env.PRIVATENUMBER_BASE_URL}   (admin API under /_sim/)`
           : `  Provider            ${env.PRIVATENUMBER_BASE_URL}`,

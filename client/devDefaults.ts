@@ -5,6 +5,8 @@ import { STATE_DIR } from '../lib/binaries';
 // Working values `bindflow dev` sets for the local stack (never for production).
 export const DEV_API_TOKEN = 'dev-token';
 export const DEV_CALLBACK_SECRET = 'dev-callback-secret';
+/** Callback receivers `bindflow dev` allows on this machine (everywhere else loopback is refused). */
+export const DEV_CALLBACK_ALLOW_HOSTS = 'localhost,127.0.0.1,::1';
 export const DEV_PORTS = { temporal: 7233, ui: 8233, simulator: 9080, api: 3000, metrics: 9464 } as const;
 
 /** Where `bindflow dev` keeps Temporal's database and its payload key: $BINDFLOW_DATA_DIR or .bindflow/. */

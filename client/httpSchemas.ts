@@ -137,4 +137,8 @@ export const ReleaseBodySchema = z
   .strict()
   .optional();
 
+/** GET /v1/bindings's query. */
+export const ListStateSchema = z.enum(['binding', 'bound', 'released', 'expired', 'failed']);
+export const ListLimitSchema = z.coerce.number().int().min(1).max(1000);
+
 export { parseOrFail };

@@ -13,6 +13,7 @@ import {
 } from '@temporalio/client';
 import {
   ApplicationFailure,
+  NamespaceNotFoundError,
   WorkflowNotFoundError,
   type QueryDefinition,
   type UpdateDefinition,
@@ -24,6 +25,8 @@ import { workflowIdForOrder } from '../workflows/userData';
 import type { BindingStateName, BindingView, OrderBindingInput } from '../workflows/types';
 import { BindflowError, type BindflowErrorCode } from './errors';
 import { requestFingerprint } from './httpSchemas';
+import { poolCapacity, type OpenBindingNumbers } from './pool';
+import type { PoolCapacity } from './apiSchemas';
 
 /** gRPC status codes used below (grpc-js numbering). */
 const grpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14 } as const;
@@ -262,9 +265,12 @@ export class BindflowClient {
     return this.changeUnbounded(orderId, { kind: 'release', ...(reason ? { reason } : {}) });
   }
 
-  /** Bindings from Temporal's visibility (search attributes only: no party number). */
+  /**
+   * Bindings from Temporal's visibility (search attributes only: no party number), of this deployment: the
+   * orders on this client's task queue (another deployment sharing the namespace lists its own).
+   */
   async list(opts: { state?: BindingStateName; limit?: number; query?: string } = {}): Promise<BindingListItem[]> {
-    const clauses = [`WorkflowType = 'orderBinding'`];
+    const clauses = [`WorkflowType = 'orderBinding'`, this.taskQueueClause()];
     if (opts.state) clauses.push(`BindingState = '${opts.state}'`);
     if (opts.query) clauses.push(`(${opts.query})`);
     const out: BindingListItem[] = [];
@@ -289,6 +295,33 @@ export class BindflowClient {
       throw toBindflowError(err);
     }
     return out;
+  }
+
+  /**
+   * The number pool's capacity per area (total, bound as X, bound as Y, free), from `numberPool` (the app's
+   * numbers, PRIVATENUMBER_NUMBER_POOL) and the open bindings in Temporal's visibility (state `binding` or
+   * `bound`, run open, on this client's task queue; visibility lags a binding by about a second).
+   */
+  async poolCapacity(numberPool: readonly string[]): Promise<PoolCapacity> {
+    // This deployment's orders only (its task queue): another deployment in the namespace has a pool of its own.
+    const query = `WorkflowType = 'orderBinding' AND ExecutionStatus = 'Running' AND BindingState IN ('binding', 'bound') AND ${this.taskQueueClause()}`;
+    const open: OpenBindingNumbers[] = [];
+    try {
+      for await (const wf of this.temporal.workflow.list({ query, pageSize: 1000 })) {
+        open.push({
+          numberX: (wf.typedSearchAttributes.get(sa.PrivacyNumberX) as string | undefined) ?? null,
+          numbersY: (wf.typedSearchAttributes.get(sa.PrivacyNumbersY) as string[] | undefined) ?? [],
+        });
+      }
+    } catch (err) {
+      throw toBindflowError(err);
+    }
+    return poolCapacity(numberPool, open);
+  }
+
+  /** This deployment's orders in a visibility query (quotes and backslashes never reach the query). */
+  private taskQueueClause(): string {
+    return `TaskQueue = '${this.taskQueue.replace(/['\\]/g, '')}'`;
   }
 
   private async changeUnbounded(orderId: string, change: OrderChange): Promise<BindingView> {
@@ -406,6 +439,13 @@ function isUnavailable(err: unknown): boolean {
 /** Temporal's errors → the library's typed errors. */
 export function toBindflowError(err: unknown, orderId?: string): BindflowError {
   if (err instanceof BindflowError) return err;
+  // temporal-server answers "namespace not found" while its database is down (its namespace registry
+  // cannot load): that is an outage, not an order that does not exist.
+  if (err instanceof NamespaceNotFoundError || /namespace .*not found/i.test(String((err as Error)?.message ?? '')))
+    return new BindflowError(
+      'TEMPORAL_UNAVAILABLE',
+      'Temporal cannot serve the namespace right now (its database may be down, or the namespace is not registered); retry later',
+    );
   if (err instanceof WorkflowNotFoundError || isNotFoundGrpc(err)) {
     return new BindflowError('NOT_FOUND', orderId ? `no binding for order ${orderId}` : 'not found');
   }

@@ -1,4 +1,4 @@
-import { Client, Connection, ConnectionOptions } from '@temporalio/client';
+import { Client, Connection, ConnectionOptions, type WorkflowClientInterceptor } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Env } from '../lib/config';
 import { readPem } from '../lib/pem';
@@ -26,8 +26,15 @@ export function temporalConnectionOptions(env: Env): ConnectionOptions {
 export async function connectTemporal(
   env: Env,
   dataConverter?: DataConverter,
+  /** Workflow client interceptors, e.g. tracing's (lib/tracing). */
+  interceptors?: WorkflowClientInterceptor[],
 ): Promise<{ connection: Connection; client: Client }> {
   const connection = await Connection.connect(temporalConnectionOptions(env));
-  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  const client = new Client({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter,
+    ...(interceptors?.length ? { interceptors: { workflow: interceptors } } : {}),
+  });
   return { connection, client };
 }

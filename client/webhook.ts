@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { isFeePush, NonceReplayCache, PushSchema, verifyAksk } from '../provider';
+import { AKSK_FAILURE, DEFAULT_SKEW_SECONDS } from '../provider/aksk';
 import { providerEventsFromPush } from '../workflows/providerEvents';
 import { orderIdFromUserData, workflowIdForOrder } from '../workflows/userData';
 import { providerEvents } from '../workflows/messages';
@@ -17,7 +18,7 @@ import * as sa from '../workflows/searchAttributes';
 import type { Logger } from '../lib/log';
 import { BindflowError, validationError } from './errors';
 import { toBindflowError } from './library';
-import type { ApiMetrics } from './metrics';
+import { countWebhookPushes, type ApiMetrics } from './metrics';
 
 // The provider's pushes → signals to each order's workflow. 200 only once every event is durably in
 // Temporal (in its workflow, or kept for operators when no open order owns it); 503 makes the platform retry.
@@ -33,13 +34,18 @@ export interface WebhookOptions {
   metrics: ApiMetrics;
   /** Longest time the webhook waits on Temporal before answering 503. Default 2 s. */
   temporalDeadlineMs?: number;
+  /** Nonces of accepted pushes (per process; tests share one to look inside). */
+  replayCache?: NonceReplayCache;
 }
 
 export const WEBHOOK_PATH = '/webhooks/privatenumber';
 
 export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): void {
-  const replayCache = new NonceReplayCache();
+  const replayCache = opts.replayCache ?? new NonceReplayCache();
+  const skewSeconds = opts.skewSeconds ?? DEFAULT_SKEW_SECONDS;
   const subscriptionCache = new Map<string, string>();
+  // Every answer counts, by event and outcome (bindflow_webhook_pushes_total): 5xx of any cause included.
+  countWebhookPushes(app, opts.metrics, WEBHOOK_PATH);
 
   app.post(
     WEBHOOK_PATH,
@@ -47,61 +53,87 @@ export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): voi
     async (req: FastifyRequest, reply: FastifyReply) => {
       const auth = verifyAksk(
         { authorization: req.headers.authorization, xAksk: req.headers['x-aksk'] },
-        { appKey: opts.appKey, appSecret: opts.appSecret, skewSeconds: opts.skewSeconds, replayCache },
+        { appKey: opts.appKey, appSecret: opts.appSecret, skewSeconds },
       );
       if (!auth.ok) {
-        opts.metrics.webhook.inc({ outcome: 'unauthorized' });
         opts.log.warn('webhook push refused: bad signature', { reason: auth.reason, resultcode: auth.resultcode });
         return reply
           .code(401)
           .send({ error: { code: 'UNAUTHORIZED', message: auth.reason, details: { resultcode: auth.resultcode } } });
       }
-      const parsed = PushSchema.safeParse(req.body);
-      if (!parsed.success) {
-        opts.metrics.webhook.inc({ outcome: 'malformed' });
-        throw validationError(parsed.error.issues);
+      // A nonce counts as used only once its push is accepted: a push answered 503 (or 400) may come again
+      // with the same headers, as the platform retries it. Reserved meanwhile, so a concurrent copy waits.
+      const nonceKey = `${opts.appKey}\u0000${auth.nonce}`;
+      const reserved = replayCache.reserve(nonceKey, Date.parse(auth.created) + skewSeconds * 1000);
+      if (reserved === 'used') {
+        opts.log.warn('webhook push refused: replayed signature', { resultcode: AKSK_FAILURE.replay });
+        return reply.code(401).send({
+          error: {
+            code: 'UNAUTHORIZED',
+            message: 'X-AKSK Nonce already used',
+            details: { resultcode: AKSK_FAILURE.replay },
+          },
+        });
       }
-      const push = parsed.data;
-      // A record without sessionId (allowed by the platform) still becomes its own call, keyed by its icid.
-      const events = providerEventsFromPush(
-        isFeePush(push)
-          ? { ...push, feeLst: push.feeLst.map((r) => ({ ...r, sessionId: r.sessionId ?? `icid:${r.icid}` })) }
-          : push,
-      );
+      if (reserved === 'pending')
+        throw new BindflowError('TEMPORAL_UNAVAILABLE', 'the same push is being handled; retry later');
+      let accepted = false;
       try {
-        // Bounded: an unreachable Temporal must turn into a quick 503, well inside the platform's patience.
-        const receivedAt = new Date();
-        const deadline = receivedAt.getTime() + (opts.temporalDeadlineMs ?? 2000);
-        const { routed, kept } = await opts.client.connection.withDeadline(deadline, async () => {
-          const groups = await groupByOrder(events, opts.client, subscriptionCache);
-          let routed = 0;
-          let kept = 0;
-          for (const [orderId, group] of groups) {
-            if (orderId && (await signalOrder(opts.client, orderId, group))) routed += group.length;
-            else {
-              await keepUnrouted(opts, orderId, group, receivedAt);
-              kept += group.length;
-            }
-          }
-          return { routed, kept };
-        });
-        opts.metrics.webhook.inc({ outcome: 'accepted' });
-        opts.log.info('webhook push accepted', {
-          eventType: parsed.data.eventType,
-          events: events.length,
-          routed,
-          kept,
-        });
-        return reply.code(200).send({ resultcode: '0', resultdesc: 'Success' });
-      } catch (err) {
-        const e = toBindflowError(err);
-        if (e.code === 'TEMPORAL_UNAVAILABLE') opts.metrics.webhook.inc({ outcome: 'unavailable' });
-        throw e.code === 'INTERNAL'
-          ? new BindflowError('TEMPORAL_UNAVAILABLE', 'cannot accept the push now; retry later')
-          : e;
+        accepted = await acceptPush(req, reply);
+        return reply;
+      } finally {
+        if (accepted) replayCache.commit(nonceKey);
+        else replayCache.release(nonceKey);
       }
     },
   );
+
+  /** Parses the push and hands its events to Temporal; true once answered 200. */
+  async function acceptPush(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    const parsed = PushSchema.safeParse(req.body);
+    if (!parsed.success) {
+      throw validationError(parsed.error.issues);
+    }
+    const push = parsed.data;
+    // A record without sessionId (allowed by the platform) still becomes its own call, keyed by its icid.
+    const events = providerEventsFromPush(
+      isFeePush(push)
+        ? { ...push, feeLst: push.feeLst.map((r) => ({ ...r, sessionId: r.sessionId ?? `icid:${r.icid}` })) }
+        : push,
+    );
+    try {
+      // Bounded: an unreachable Temporal must turn into a quick 503, well inside the platform's patience.
+      const receivedAt = new Date();
+      const deadline = receivedAt.getTime() + (opts.temporalDeadlineMs ?? 2000);
+      const { routed, kept } = await opts.client.connection.withDeadline(deadline, async () => {
+        const groups = await groupByOrder(events, opts.client, subscriptionCache);
+        let routed = 0;
+        let kept = 0;
+        for (const [orderId, group] of groups) {
+          if (orderId && (await signalOrder(opts.client, orderId, group))) routed += group.length;
+          else {
+            await keepUnrouted(opts, orderId, group, receivedAt);
+            kept += group.length;
+            opts.metrics.unroutedPushes.inc(group.length);
+          }
+        }
+        return { routed, kept };
+      });
+      opts.log.info('webhook push accepted', {
+        eventType: parsed.data.eventType,
+        events: events.length,
+        routed,
+        kept,
+      });
+      void reply.code(200).send({ resultcode: '0', resultdesc: 'Success' });
+      return true;
+    } catch (err) {
+      const e = toBindflowError(err);
+      throw e.code === 'INTERNAL'
+        ? new BindflowError('TEMPORAL_UNAVAILABLE', 'cannot accept the push now; retry later')
+        : e;
+    }
+  }
 }
 
 /** orderId from the echoed userData; else the workflow holding that SubscriptionId; else null. */

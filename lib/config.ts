@@ -10,6 +10,11 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+/** `1`/`true` on, `0`/`false`/unset off. */
+const flag = z
+  .enum(['', '0', '1', 'true', 'false'], { message: 'must be 1 or 0' })
+  .optional()
+  .transform((v) => v === '1' || v === 'true');
 
 export const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -37,7 +42,26 @@ export const EnvSchema = z.object({
   BINDFLOW_CALLBACK_SECRET: optionalString,
   BINDFLOW_PORT: port.default(3000),
   BINDFLOW_HOST: z.string().default('127.0.0.1'),
+  /** The provider webhook alone on its own listener (unset: on the API's listener, as one server). */
+  BINDFLOW_WEBHOOK_PORT: z.preprocess((v) => (v === '' ? undefined : v), port.optional()),
+  /** The webhook listener's address; default BINDFLOW_HOST. */
+  BINDFLOW_WEBHOOK_HOST: optionalString,
+  /** Callback hosts allowed although they are or resolve to loopback, private or unique-local addresses. */
+  BINDFLOW_CALLBACK_ALLOW_HOSTS: optionalString,
+  /** `1`: orders may have a userCallbackUrl although no BINDFLOW_CALLBACK_SECRET signs the notifications. */
+  BINDFLOW_CALLBACK_UNSIGNED: flag,
+  /** Party numbers in callback bodies: `masked` (+86138****0002) or `full`. */
+  BINDFLOW_CALLBACK_NUMBERS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['masked', 'full']).default('masked'),
+  ),
+  /** Bearer token of the codec server (else the API token), so operators' browsers never hold the API token. */
+  BINDFLOW_CODEC_TOKEN: optionalString,
+  /** `1`: /metrics and /readyz on the API port answer without the bearer token. */
+  BINDFLOW_METRICS_PUBLIC: flag,
   BINDFLOW_METRICS_PORT: port.default(9464),
+  /** The worker's /metrics address: 0.0.0.0 in a container, so that Prometheus can scrape it. */
+  BINDFLOW_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   BINDFLOW_SIMULATOR_PORT: port.default(9080),
   /** How often the reconciliation Schedule sweeps the pool; `0` or `off`: the worker leaves the Schedule alone. */
   BINDFLOW_RECONCILE_INTERVAL: z
@@ -72,12 +96,29 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The standard OTEL_* variables bindflow's tracing reads (lib/tracing.ts): on when OTEL_EXPORTER_OTLP_ENDPOINT is
+ * set, exported with OTLP over HTTP/protobuf.
+ */
+export function otelProblems(source: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  const endpoint = source.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (endpoint && !/^https?:\/\/[^/\s]+/.test(endpoint))
+    problems.push('OTEL_EXPORTER_OTLP_ENDPOINT: must be an http(s) URL such as http://127.0.0.1:4318');
+  for (const name of ['OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL']) {
+    const v = source[name]?.trim();
+    if (v && v !== 'http/protobuf') problems.push(`${name}: only http/protobuf is supported (got "${v}")`);
+  }
+  return problems;
+}
+
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const r = EnvSchema.safeParse(source);
   const problems = r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   if (Boolean(source.TEMPORAL_TLS_CERT) !== Boolean(source.TEMPORAL_TLS_KEY)) {
     problems.push('TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY: set both (mTLS) or neither');
   }
+  problems.push(...otelProblems(source));
   if (!r.success || problems.length) throw new ConfigError(problems);
   return r.data;
 }

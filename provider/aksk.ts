@@ -103,11 +103,41 @@ function isValidAuthorization(value: string): boolean {
  */
 export class NonceReplayCache {
   private readonly entries = new Map<string, number>(); // key -> expiry (ms since epoch)
+  private readonly pending = new Map<string, number>(); // reserved, in flight -> expiry
 
   constructor(private readonly maxEntries = 100_000) {}
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /**
+   * Two-phase use, for a receiver that must not lose a push it could not accept: `new` reserves the key (then
+   * `commit` it once the push is accepted, or `release` it so that the sender's retry is taken), `used` for a
+   * replay of an accepted push, `pending` while a request with the same key is still being handled.
+   */
+  reserve(key: string, expiresAtMs: number, nowMs: number = Date.now()): 'new' | 'used' | 'pending' {
+    const existing = this.entries.get(key);
+    if (existing !== undefined && existing > nowMs) return 'used';
+    if (existing !== undefined) this.entries.delete(key);
+    if (this.pending.has(key)) return 'pending';
+    this.pending.set(key, expiresAtMs);
+    return 'new';
+  }
+
+  /** The reserved key's push was accepted: from now on the key is a replay. */
+  commit(key: string, nowMs: number = Date.now()): void {
+    const expiresAtMs = this.pending.get(key);
+    if (expiresAtMs === undefined) return;
+    this.pending.delete(key);
+    this.entries.delete(key);
+    this.prune(nowMs);
+    this.entries.set(key, expiresAtMs);
+  }
+
+  /** The reserved key's push was not accepted (refused or failed): the same headers may come again. */
+  release(key: string): void {
+    this.pending.delete(key);
   }
 
   /** True when the key is new (and now remembered until `expiresAtMs`); false for a replay. */

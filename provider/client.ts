@@ -1,6 +1,7 @@
 // The AXYB wire client on undici: one keep-alive pool per origin, every call bounded in time, TLS verified,
 // every answer parsed with zod, every failure one ProviderError that the orchestrator can act on.
 import { rootCertificates } from 'node:tls';
+import * as otel from '@opentelemetry/api';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
@@ -146,14 +147,12 @@ export class PrivateNumberClient {
 
   /** Step 1: binds A to a new X of `areaCode`. Not idempotent: see ProviderError.outcomeUnknown. */
   async bindAx(req: AxBindRequest): Promise<BindResult> {
-    const body = this.validate('bindAx', AxBindRequestSchema, req);
-    return this.bind('bindAx', body);
+    return this.traced('bindAx', 'POST', () => this.bind('bindAx', this.validate('bindAx', AxBindRequestSchema, req)));
   }
 
   /** Step 2: binds B to a Y under an existing AX subscription. Not idempotent. */
   async bindYb(req: YbBindRequest): Promise<BindResult> {
-    const body = this.validate('bindYb', YbBindRequestSchema, req);
-    return this.bind('bindYb', body);
+    return this.traced('bindYb', 'POST', () => this.bind('bindYb', this.validate('bindYb', YbBindRequestSchema, req)));
   }
 
   /**
@@ -161,6 +160,10 @@ export class PrivateNumberClient {
    * (1016001) throws a ProviderError with `notFound: true`: callers that only want it gone treat that as success.
    */
   async unbind(params: UnbindParams): Promise<void> {
+    return this.traced('unbind', 'DELETE', () => this.unbindOnce(params));
+  }
+
+  private async unbindOnce(params: UnbindParams): Promise<void> {
     const p = this.validate('unbind', UnbindParamsSchema, params);
     const qs = queryString([
       ['subscriptionId', p.subscriptionId],
@@ -177,6 +180,10 @@ export class PrivateNumberClient {
    * `notFound: true` rather than returning [], so "gone" is never confused with a malformed or empty answer.
    */
   async query(params: QueryParams): Promise<RelationEntry[]> {
+    return this.traced('query', 'GET', () => this.queryOnce(params));
+  }
+
+  private async queryOnce(params: QueryParams): Promise<RelationEntry[]> {
     const p = this.validate('query', QueryParamsSchema, params);
     const qs = queryString([
       ['subscriptionId', p.subscriptionId],
@@ -189,6 +196,10 @@ export class PrivateNumberClient {
 
   /** The download URL of a recording: the `Location` of the platform's 301, which is never followed. */
   async recordingUrl(params: RecordUrlParams): Promise<string> {
+    return this.traced('recordingUrl', 'GET', () => this.recordingUrlOnce(params));
+  }
+
+  private async recordingUrlOnce(params: RecordUrlParams): Promise<string> {
     const p = this.validate('recordingUrl', RecordUrlParamsSchema, params);
     // The spec puts app_key in the query of bind, unbind and query only; the demo sends none here either.
     const qs = queryString([
@@ -230,6 +241,44 @@ export class PrivateNumberClient {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /**
+   * One client span per call (OpenTelemetry; a no-op unless a tracer provider is registered): the API, method,
+   * host, HTTP status and result code. Never the URL's query or a body, which hold numbers.
+   */
+  private traced<T>(api: ProviderApi, method: string, call: () => Promise<T>): Promise<T> {
+    const url = new URL(this.origin);
+    return otel.trace.getTracer('bindflow').startActiveSpan(
+      `provider ${api}`,
+      {
+        kind: otel.SpanKind.CLIENT,
+        attributes: {
+          'bindflow.provider.api': api,
+          'http.request.method': method,
+          'server.address': url.hostname,
+          'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+        },
+      },
+      async (span) => {
+        try {
+          const r = await call();
+          span.setAttribute('bindflow.provider.result_code', '0');
+          return r;
+        } catch (err) {
+          if (isProviderError(err)) {
+            span.setAttributes({ 'bindflow.provider.result_code': err.code, 'error.type': err.code });
+            if (err.httpStatus) span.setAttribute('http.response.status_code', err.httpStatus);
+          }
+          // 1016001 "does not exist" is an answer, not a failure of the call.
+          if (!(isProviderError(err) && err.notFound))
+            span.setStatus({ code: otel.SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        } finally {
+          span.end();
+        }
+      },
+    );
+  }
 
   private async bind(api: 'bindAx' | 'bindYb', body: unknown): Promise<BindResult> {
     const qs = queryString([['app_key', this.appKey]]);
@@ -277,6 +326,7 @@ export class PrivateNumberClient {
         bodyTimeout: this.bodyTimeoutMs,
         signal: AbortSignal.timeout(this.totalTimeoutMs),
       });
+      otel.trace.getActiveSpan()?.setAttribute('http.response.status_code', res.statusCode);
       const text = await this.readBody(api, res, redact);
       return { status: res.statusCode, headers: res.headers, text, redact };
     } catch (err) {

@@ -5,14 +5,18 @@
 const { spawn } = require('node:child_process');
 
 const [cmd, ...args] = process.argv.slice(2);
+// GUARD_STOP_SIGNAL: the signal every stop is turned into (PostgreSQL shuts down fast on SIGINT, but
+// waits for every client on SIGTERM); GUARD_KILL_AFTER_MS: how long before SIGKILL (default 5 s).
+const stopSignal = process.env.GUARD_STOP_SIGNAL || null;
+const killAfterMs = Number(process.env.GUARD_KILL_AFTER_MS || 5000);
 const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
 let stopping = false;
 
 function stop(signal) {
   if (stopping) return;
   stopping = true;
-  if (child.exitCode === null) child.kill(signal);
-  setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), 5000).unref();
+  if (child.exitCode === null) child.kill(stopSignal || signal);
+  setTimeout(() => child.exitCode === null && child.kill('SIGKILL'), killAfterMs).unref();
 }
 
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -188,7 +188,7 @@ function fromEnvOrPath() {
   return { cli, testServer };
 }
 
-function main() {
+function provisionTemporal() {
   const start = Date.now();
   if (fs.existsSync(MANIFEST)) {
     try {
@@ -243,6 +243,75 @@ function main() {
   fs.mkdirSync(STATE_DIR, { recursive: true });
   fs.writeFileSync(MANIFEST, JSON.stringify({ cli, testServer, source, version }, null, 2) + '\n');
   log(`Temporal provisioned from ${source} in ${((Date.now() - start) / 1000).toFixed(1)} s: ${version}`);
+}
+
+// Schemathesis (PyPI), the independent client that fuzzes the HTTP API against its OpenAPI document in
+// `npm test` (test/integration/schemathesis.test.ts). Optional: a failure here never fails `npm ci`; it is
+// recorded in .bindflow/schemathesis.json with the reason, and that test then says it skipped and why.
+const SCHEMATHESIS_PIN = 'schemathesis==4.32.5';
+const SCHEMATHESIS_MANIFEST = path.join(STATE_DIR, 'schemathesis.json');
+
+function provisionSchemathesis() {
+  const venvBin = path.join(VENV, process.platform === 'win32' ? 'Scripts' : 'bin');
+  const st = path.join(venvBin, process.platform === 'win32' ? 'schemathesis.exe' : 'schemathesis');
+  const wanted = SCHEMATHESIS_PIN.split('==')[1];
+  const record = (m) => {
+    fs.mkdirSync(STATE_DIR, { recursive: true });
+    fs.writeFileSync(SCHEMATHESIS_MANIFEST, JSON.stringify({ pin: SCHEMATHESIS_PIN, ...m }, null, 2) + '\n');
+  };
+  const installed = () => {
+    if (!isExecutable(st)) return null;
+    const v = runsVersion(st);
+    return v && v.includes(wanted) ? v : null;
+  };
+  const already = installed();
+  if (already) {
+    record({ path: st, version: already });
+    log(`Schemathesis already provisioned: ${already}`);
+    return true;
+  }
+  const fail = (why) => {
+    record({ error: why });
+    process.stdout.write(
+      `[bindflow] Schemathesis not installed (${why}). This is optional: only the API fuzz test ` +
+        '(test/integration/schemathesis.test.ts) needs it, and it will say it skipped and why. To install it, ' +
+        `give this machine Python 3 with venv and pip and access to PyPI, then run \`npm ci\` again (or ` +
+        `\`node scripts/provision-temporal.js --schemathesis\`).\n`,
+    );
+    return false;
+  };
+  const start = Date.now();
+  if (!isExecutable(path.join(venvBin, 'python'))) {
+    const python = findPython();
+    if (!python) return fail('no python3 on PATH');
+    log(`creating a Python venv in ${path.relative(ROOT, VENV)}`);
+    fs.mkdirSync(STATE_DIR, { recursive: true });
+    const v = spawnSync(python, ['-m', 'venv', VENV], { encoding: 'utf8', timeout: 120000 });
+    if (v.status !== 0) return fail(`python3 -m venv: ${lastLine(v.stderr) || 'failed'} (is python3-venv installed?)`);
+  }
+  log(`pip install ${SCHEMATHESIS_PIN} (into the project venv)`);
+  const r = spawnSync(
+    path.join(venvBin, 'python'),
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', SCHEMATHESIS_PIN],
+    { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], timeout: 600000 },
+  );
+  const version = installed();
+  if (r.status !== 0 || !version) {
+    const why = r.error ? r.error.message : lastLine(r.stderr) || 'the schemathesis command is missing afterwards';
+    return fail(`pip install ${SCHEMATHESIS_PIN}: ${why}`);
+  }
+  record({ path: st, version });
+  log(`Schemathesis provisioned in ${((Date.now() - start) / 1000).toFixed(1)} s: ${version}`);
+  return true;
+}
+
+function main() {
+  if (process.argv.includes('--schemathesis')) {
+    process.exitCode = provisionSchemathesis() ? 0 : 1;
+    return;
+  }
+  provisionTemporal();
+  provisionSchemathesis();
 }
 
 main();

@@ -6,11 +6,13 @@ import { loadEnv, type Env } from '../lib/config';
 import { readPem } from '../lib/pem';
 import { dataConverterFromEnv } from '../lib/codec';
 import { createLogger } from '../lib/log';
+import { tracingFromEnv } from '../lib/tracing';
 import { getWorkflowBundle } from './bundle';
 import { createBindflowWorker } from './createWorker';
 import { manageReconcileSchedule, reconcileIntervalSeconds } from './schedule';
 import { BindflowMetrics, startMetricsServer } from './metrics';
 import { sdkLogger } from './sdkLogger';
+import { parseAllowHosts } from '../lib/callbackTargets';
 
 // `npx bindflow worker`: one process, one worker on $TEMPORAL_TASK_QUEUE, metrics, masked JSON logs,
 // and a graceful stop on SIGTERM/SIGINT (in-flight activities get the grace time to finish).
@@ -30,11 +32,14 @@ export async function runWorker(env: Env = loadEnv()): Promise<void> {
     logger: sdkLogger(createLogger('temporal-sdk')),
     telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}` } } },
   });
+  // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (the standard OTEL_* variables configure the exporter).
+  const tracing = tracingFromEnv('bindflow-worker');
   const metrics = new BindflowMetrics({ defaultMetrics: true });
   const metricsServer = await startMetricsServer(
     metrics,
     env.BINDFLOW_METRICS_PORT,
     `http://127.0.0.1:${sdkPort}/metrics`,
+    env.BINDFLOW_METRICS_HOST,
   );
 
   const tls =
@@ -62,10 +67,16 @@ export async function runWorker(env: Env = loadEnv()): Promise<void> {
       ...(env.PRIVATENUMBER_CA_FILE ? { ca: fs.readFileSync(env.PRIVATENUMBER_CA_FILE) } : {}),
     },
     ...(env.BINDFLOW_CALLBACK_SECRET ? { callbackSecret: env.BINDFLOW_CALLBACK_SECRET } : {}),
+    callbackDelivery: {
+      targets: { allowHosts: parseAllowHosts(env.BINDFLOW_CALLBACK_ALLOW_HOSTS) },
+      numbers: env.BINDFLOW_CALLBACK_NUMBERS,
+      allowUnsigned: env.BINDFLOW_CALLBACK_UNSIGNED,
+    },
     numberPool,
     metrics,
     log,
     dataConverter,
+    ...(tracing ? { tracing } : {}),
   });
 
   const stop = (signal: string) => {
@@ -99,6 +110,7 @@ export async function runWorker(env: Env = loadEnv()): Promise<void> {
     await scheduling;
     await connection.close();
     await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+    await tracing?.shutdown();
     log.info('worker stopped');
   }
 }

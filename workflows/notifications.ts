@@ -6,8 +6,10 @@ import {
   uuid4,
   workflowInfo,
   condition,
+  proxySinks,
 } from '@temporalio/workflow';
 import type { BindflowActivities } from '../activities/types';
+import type { BindflowSinks } from './sinks';
 
 // Notifications to the order's userCallbackUrl: an outbox delivered in order, one at a time, each retried
 // for up to a day. The outbox never holds up the order: at continue-as-new the delivery under way is
@@ -26,9 +28,15 @@ export interface PendingNotification {
   queuedAtMs: number;
 }
 
+/** Metrics of the worker (sinks are not in history: nothing here changes a replay). */
+const { bindflowMetrics } = proxySinks<BindflowSinks>();
+
 async function deliver(n: PendingNotification): Promise<'delivered' | 'given-up'> {
   const remainingMs = n.queuedAtMs + NOTIFY_BUDGET_MS - Date.now();
-  if (remainingMs <= 1000) return 'given-up';
+  if (remainingMs <= 1000) {
+    bindflowMetrics.notificationGivenUp(n.type);
+    return 'given-up';
+  }
   const { notify } = proxyActivities<Pick<BindflowActivities, 'notify'>>({
     startToCloseTimeout: '15s',
     scheduleToCloseTimeout: remainingMs,
@@ -40,6 +48,7 @@ async function deliver(n: PendingNotification): Promise<'delivered' | 'given-up'
   } catch (err) {
     if (isCancellation(err)) throw err;
     log.warn('notification given up', { eventId: n.eventId, type: n.type, error: (err as Error)?.message });
+    bindflowMetrics.notificationGivenUp(n.type);
     return 'given-up';
   }
 }

@@ -49,6 +49,8 @@ export async function startStack(
     bindPatienceMs: opts.bindPatienceMs,
     // Ended orders close at once unless a test asks for the late-events window.
     lateEventsGraceSeconds: opts.lateEventsGraceSeconds ?? 0,
+    numberPool: Object.values(pool).flat(),
+    callbacks: { targets: { allowHosts: new Set(['127.0.0.1', 'localhost']) } },
     extend: (a, { authorize }) => codec && registerCodecServer(a, { codec, authorize, corsOrigins: [] }),
   });
   const apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -61,6 +63,7 @@ export async function startStack(
     provider: { baseUrl: sim.url, ...SIM_APP },
     numberPool: Object.values(pool).flat(),
     callbackSecret: 'test-callback-secret',
+    callbackDelivery: { targets: { allowHosts: new Set(['127.0.0.1', 'localhost']) } },
     log: createLogger('worker', {}, sink),
     ...(dataConverter ? { dataConverter } : {}),
   });

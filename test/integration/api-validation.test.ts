@@ -134,10 +134,16 @@ describe('HTTP API: auth, validation and limits', () => {
 
   test('health, readiness (Temporal reachable) and metrics', async () => {
     expect((await api.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
-    const ready = await api.app.inject({ method: 'GET', url: '/readyz' });
+    // Readiness and metrics want the token (unless BINDFLOW_METRICS_PUBLIC=1); liveness never does.
+    for (const url of ['/readyz', '/metrics']) {
+      const anonymous = await api.app.inject({ method: 'GET', url });
+      expect(anonymous.statusCode).toBe(401);
+      expect(anonymous.json().error.code).toBe('UNAUTHORIZED');
+    }
+    const ready = await api.app.inject({ method: 'GET', url: '/readyz', headers: api.auth });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ temporal: 'reachable' });
-    const metrics = await api.app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await api.app.inject({ method: 'GET', url: '/metrics', headers: api.auth });
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toMatch(
       /bindflow_http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} 1/,
@@ -169,21 +175,33 @@ describe('HTTP API: auth, validation and limits', () => {
         expect(res.statusCode).toBe(401);
       }
       const once = signHeaders(SIM_APP);
-      // A malformed body with a good signature is 400, and its nonce is now used: replaying it is 401.
-      const first = await api.app.inject({
+      // A malformed body with a good signature is 400; its nonce was not used by an accepted push, so the same
+      // request is 400 again (not a replay).
+      for (let i = 0; i < 2; i++) {
+        const malformed = await api.app.inject({
+          method: 'POST',
+          url: '/webhooks/privatenumber',
+          headers: { ...once },
+          payload: { eventType: 'nonsense' },
+        });
+        expect(malformed.statusCode).toBe(400);
+      }
+      // Once a push with that signature is accepted, the signature is used: replaying it is 401.
+      const accepted = await api.app.inject({
         method: 'POST',
         url: '/webhooks/privatenumber',
         headers: { ...once },
-        payload: { eventType: 'nonsense' },
+        payload: push,
       });
-      expect(first.statusCode).toBe(400);
+      expect(accepted.statusCode).toBe(200);
       const replay = await api.app.inject({
         method: 'POST',
         url: '/webhooks/privatenumber',
         headers: { ...once },
-        payload: { eventType: 'nonsense' },
+        payload: push,
       });
       expect(replay.statusCode).toBe(401);
+      expect(replay.json().error.details.resultcode).toBe('1023031');
     });
 
     test('malformed pushes are 400 naming the field; oversized ones 413', async () => {

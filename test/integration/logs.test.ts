@@ -155,6 +155,9 @@ test('the whole story runs', async () => {
     async () => notifications,
     (n) => n.some((b) => b.includes('released')),
   );
+  // Callback bodies carry the parties' numbers masked (BINDFLOW_CALLBACK_NUMBERS defaults to masked).
+  expect(notifications.some((b) => b.includes(maskNumber(A)))).toBe(true);
+  expect(notifications.filter((b) => PARTIES.some((n) => b.includes(subscriberDigits(n))))).toEqual([]);
 }, 120_000);
 
 test('no log line of any process holds a party number in clear', () => {

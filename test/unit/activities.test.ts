@@ -200,8 +200,11 @@ describe('notify', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
+  // The receiver listens on 127.0.0.1: a deployment refuses loopback targets unless listed.
+  const LOCAL_RECEIVER = { allowHosts: new Set(['127.0.0.1']) };
+
   test('posts JSON signed with HMAC-SHA256 over timestamp and body', async () => {
-    const { notify } = notifyActivities({ callbackSecret: 's3cret', log });
+    const { notify } = notifyActivities({ callbackSecret: 's3cret', log, targets: LOCAL_RECEIVER });
     answer = 200;
     await notify({ url, eventId: 'e-1', body: { type: 'binding.bound', orderId: 'o-1' } });
     const got = received.at(-1)!;
@@ -213,7 +216,7 @@ describe('notify', () => {
   });
 
   test('a 4xx fails for good, a 5xx is retried', async () => {
-    const { notify } = notifyActivities({ callbackSecret: 's3cret', log });
+    const { notify } = notifyActivities({ callbackSecret: 's3cret', log, targets: LOCAL_RECEIVER });
     answer = 404;
     const gone = await notify({ url, eventId: 'e-2', body: {} }).catch((e) => e);
     expect(gone).toBeInstanceOf(ApplicationFailure);

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import Fastify from 'fastify';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { codecKey, EncryptionCodec, ENCODING } from '../../lib/codec';
-import { registerCodecServer } from '../../client/codecServer';
+import { bearerAuthorizer, registerCodecServer } from '../../client/codecServer';
 import { BindflowError } from '../../client/errors';
 
 const newKey = () => codecKey(crypto.randomBytes(32).toString('base64'));
@@ -138,5 +138,53 @@ describe('codec server protocol', () => {
       ).statusCode,
     ).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/codec/decode', payload: body })).statusCode).toBe(401);
+  });
+
+  test('even in dev trust mode, a request whose Host is not a loopback name needs the token, whatever the Origin', async () => {
+    const app = build(true);
+    const body = { payloads: [wire(defaultPayloadConverter.toPayload(1))] };
+    const post = (host: string, extra: Record<string, string> = {}) =>
+      app.inject({
+        method: 'POST',
+        url: '/codec/decode',
+        payload: body,
+        headers: { host, origin: 'http://127.0.0.1:8233', ...extra },
+      });
+    // A forged Origin sent to a name or address other machines reach: refused.
+    for (const host of [
+      'bindflow.example.com',
+      '10.0.0.5:3000',
+      '0.0.0.0:3000',
+      '[fd00::1]:3000',
+      'localhost.evil.example',
+    ])
+      expect((await post(host)).statusCode).toBe(401);
+    // The token still works there.
+    expect((await post('bindflow.example.com', { authorization: 'Bearer t' })).statusCode).toBe(200);
+    // Loopback names, with or without a port.
+    for (const host of ['127.0.0.1:3000', 'localhost:3000', '[::1]:3000', 'localhost'])
+      expect((await post(host)).statusCode).toBe(200);
+  });
+
+  test('the codec token: constant-time bearer check, 401 otherwise', async () => {
+    const app = Fastify();
+    registerCodecServer(app, { codec, corsOrigins: [], authorize: bearerAuthorizer('codec-token-0123456789') });
+    app.setErrorHandler((err: BindflowError, _req, reply) => void reply.code(err.status ?? 500).send(err.toJSON?.()));
+    const body = { payloads: [wire(defaultPayloadConverter.toPayload(1))] };
+    const post = (authorization?: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/codec/decode',
+        payload: body,
+        headers: authorization ? { authorization } : {},
+      });
+    expect((await post('Bearer codec-token-0123456789')).statusCode).toBe(200);
+    for (const a of [
+      undefined,
+      'Bearer codec-token-012345678',
+      'Bearer codec-token-01234567890',
+      'codec-token-0123456789',
+    ])
+      expect((await post(a)).statusCode).toBe(401);
   });
 });

@@ -238,6 +238,51 @@ describe('verifyAksk', () => {
 });
 
 describe('NonceReplayCache', () => {
+  it('two-phase: a key counts as used only once committed; a released one may come again', () => {
+    const cache = new NonceReplayCache();
+    expect(cache.reserve('k', 10_000, 0)).toBe('new');
+    // A copy while the first is still being handled: neither accepted nor refused as a replay.
+    expect(cache.reserve('k', 10_000, 1)).toBe('pending');
+    cache.release('k'); // the first was answered 503
+    expect(cache.reserve('k', 10_000, 2)).toBe('new'); // the platform's retry, same headers
+    cache.commit('k', 3); // accepted
+    expect(cache.reserve('k', 10_000, 4)).toBe('used');
+    expect(cache.checkAndRemember('k', 10_000, 5)).toBe(false);
+    // Past its expiry the key is forgotten (Created is then outside the skew window anyway).
+    expect(cache.reserve('k', 20_000, 10_001)).toBe('new');
+    cache.release('k');
+    expect(cache.size).toBe(0);
+  });
+
+  it('two-phase use against a model: only a committed key is ever refused as used', () => {
+    type Op = { op: 'reserve' | 'commit' | 'release'; key: string };
+    const ops = fc.array(
+      fc.record({ op: fc.constantFrom('reserve', 'commit', 'release'), key: fc.constantFrom('a', 'b', 'c') }),
+      { maxLength: 60 },
+    );
+    fc.assert(
+      fc.property(ops, (list: Op[]) => {
+        const cache = new NonceReplayCache();
+        const used = new Set<string>();
+        const pending = new Set<string>();
+        for (const { op, key } of list) {
+          if (op === 'reserve') {
+            const expected = used.has(key) ? 'used' : pending.has(key) ? 'pending' : 'new';
+            expect(cache.reserve(key, 1_000_000, 0)).toBe(expected);
+            if (expected === 'new') pending.add(key);
+          } else if (op === 'commit') {
+            cache.commit(key, 0);
+            if (pending.delete(key)) used.add(key);
+          } else {
+            cache.release(key);
+            pending.delete(key);
+          }
+        }
+      }),
+      { numRuns: 500, seed: 13 },
+    );
+  });
+
   it('expires entries and bounds its memory', () => {
     const cache = new NonceReplayCache(3);
     expect(cache.checkAndRemember('a', 1000, 0)).toBe(true);

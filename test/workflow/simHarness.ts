@@ -100,6 +100,8 @@ export async function startSimWorker(
     numberPool: h.numberPool,
     metrics,
     ...(extra.callbackSecret ? { callbackSecret: extra.callbackSecret } : {}),
+    // Test receivers listen on 127.0.0.1, which a deployment refuses unless listed.
+    callbackDelivery: { targets: { allowHosts: new Set(['127.0.0.1', 'localhost']) } },
     log: createLogger('worker', {}, () => undefined),
     shutdownGraceTime: '1s',
   });
