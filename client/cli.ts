@@ -235,7 +235,7 @@ const commands: Record<string, Command> = {
     const { untilSignal } = require('./processes') as typeof import('./processes');
     const env = loadEnv(io.env);
     assertStartable('api', io.env, env);
-    const api = await startApi(env);
+    const api = await startApi(env, { trustUiOrigin: env.BINDFLOW_CODEC_LOCAL_UI });
     io.out(`bindflow API listening on ${api.url}`);
     await untilSignal();
     await api.stop();

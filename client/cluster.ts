@@ -268,7 +268,8 @@ export async function startCluster(opts: ClusterOptions): Promise<ClusterHandle>
         new Replica(
           `API replica ${i + 1}`,
           ['api'],
-          { ...childEnv, BINDFLOW_PORT: String(port) },
+          // The local Web UI decodes payloads without a token, as in `bindflow dev` (loopback listeners only).
+          { ...childEnv, BINDFLOW_PORT: String(port), BINDFLOW_CODEC_LOCAL_UI: '1' },
           port,
           path.join(logs, `api-${i + 1}.log`),
         ),

@@ -59,6 +59,12 @@ export const EnvSchema = z.object({
   BINDFLOW_CODEC_TOKEN: optionalString,
   /** `1`: /metrics and /readyz on the API port answer without the bearer token. */
   BINDFLOW_METRICS_PUBLIC: flag,
+  /**
+   * `1`: the local Web UI (BINDFLOW_CODEC_CORS_ORIGINS) may call the codec server without a token, only while
+   * every listener is on loopback and the request's Host is a loopback name: what `bindflow dev` does in
+   * process, and what `bindflow cluster` sets for its API replicas.
+   */
+  BINDFLOW_CODEC_LOCAL_UI: flag,
   BINDFLOW_METRICS_PORT: port.default(9464),
   /** The worker's /metrics address: 0.0.0.0 in a container, so that Prometheus can scrape it. */
   BINDFLOW_METRICS_HOST: z.string().min(1).default('127.0.0.1'),

@@ -169,6 +169,22 @@ maybe('the production shape (temporal-server on PostgreSQL, 2 workers, 2 API rep
     expect(atProvider(orderId)).toHaveLength(1);
     expect(atProvider(orderId)[0].yb).toHaveLength(1);
 
+    // The Web UI server serves the UI and finds the run through its own API (what an operator's browser calls).
+    const page = await fetch(cluster.uiUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+    const query = encodeURIComponent(`OrderId="${orderId}"`);
+    const listed = await eventually(
+      'the run listed by the Web UI server',
+      async () => {
+        const res = await fetch(`${cluster.uiUrl}/api/v1/namespaces/${cluster.namespace}/workflows?query=${query}`);
+        return (await res.json()) as { executions?: Array<{ execution?: { workflowId?: string } }> };
+      },
+      (r) => (r.executions ?? []).length === 1,
+      30_000,
+    );
+    expect(listed.executions?.[0].execution?.workflowId).toBe(v.workflowId);
+
     // Call 1: the platform pushes to replica 1; call 2: to replica 2.
     const sim = cluster.sim!;
     sim.call({ from: body.partyB, to: v.numberX as string, talkSeconds: 40 });
