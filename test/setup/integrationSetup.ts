@@ -6,7 +6,7 @@ declare global {
   var __BINDFLOW_DEV_SERVER__: RunningServer | undefined;
 }
 
-/** Whether this run includes test/integration/cluster.test.ts (no path filter, or one naming it). */
+/** Whether this run includes test/integration/cluster.test.ts (no path filter, or one naming it): the whole suite. */
 function runIncludesClusterTest(argv: string[]): boolean {
   const filters = argv.slice(2).filter((a) => !a.startsWith('-') && /test|\.ts$|\//.test(a));
   return filters.length === 0 || filters.some((f) => /cluster/.test(f));
@@ -21,6 +21,15 @@ export default async function setup(): Promise<void> {
     const say = (l: string) => process.stderr.write(`\n[integration setup] ${l}\n`);
     await ensureClusterBinaries(process.env, say).catch((err: Error) =>
       say(`the cluster's binaries could not be built (cluster.test.ts will fail): ${err.message}`),
+    );
+  }
+  // Likewise promtool for the alert rules' unit test (ops/prometheus), when the whole suite runs.
+  if (runIncludesClusterTest(process.argv)) {
+    const { ensurePromtool } = require('../../scripts/promtool.js') as {
+      ensurePromtool: (o?: { log?: (m: string) => void }) => Promise<{ path?: string; skipped?: string }>;
+    };
+    await ensurePromtool({ log: (m) => process.stderr.write(`\n[integration setup] ${m}\n`) }).catch((err: Error) =>
+      process.stderr.write(`\n[integration setup] promtool could not be built (its test will fail): ${err.message}\n`),
     );
   }
   if (process.env.BINDFLOW_TEST_TEMPORAL_ADDRESS) return;
