@@ -15,7 +15,7 @@ import { CLUSTER_HISTORY_SHARDS } from '../lib/temporalCluster';
 //
 // Knobs (environment): BENCH_QUICK=1 (under 3 minutes), BENCH_CONCURRENCY, BENCH_ORDERS, BENCH_ROUNDS,
 // BENCH_SQLITE_SYNC (OFF|NORMAL|FULL), BENCH_DEV_ARGS (extra `temporal server start-dev` arguments),
-// BENCH_WEBHOOK_PUSHES, BENCH_ENGINE=dev|cluster|both (the dev server, temporal-server on PostgreSQL, or
+// BENCH_WEBHOOK_PUSHES, BINDFLOW_CALL_EVENTS=all|final (as the API reads it), BENCH_ENGINE=dev|cluster|both (the dev server, temporal-server on PostgreSQL, or
 // both one after the other in one run, then a last JSON line comparing them).
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -234,6 +234,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
 
     const summary = {
       engine: engineName,
+      callEvents: process.env.BINDFLOW_CALL_EVENTS === 'final' ? 'final' : 'all',
       quick: QUICK,
       concurrency: CONCURRENCY,
       ordersPerRound: ORDERS,

@@ -123,6 +123,8 @@ export async function startApi(opts: {
     ...SIM_APP,
     log: createLogger('api', {}, () => undefined),
     bindPatienceMs: opts.bindPatienceMs,
+    // BINDFLOW_CALL_EVENTS=final npm run bench measures the webhook handing only disconnects to orders.
+    callEvents: process.env.BINDFLOW_CALL_EVENTS === 'final' ? 'final' : 'all',
   });
   const tracker = opts.tracker;
   if (tracker)

@@ -32,6 +32,8 @@ export interface ApiOptions {
   appKey: string;
   appSecret: string;
   log: Logger;
+  /** Which call events reach the order's workflow (BINDFLOW_CALL_EVENTS). Default `all`. */
+  callEvents?: 'all' | 'final';
   /** An ended order's window for late call events and records (BINDFLOW_LATE_EVENTS_GRACE), in seconds. */
   lateEventsGraceSeconds?: number;
   /** How long PUT waits for both numbers before answering 202. */
@@ -218,6 +220,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
       skewSeconds: opts.webhookSkewSeconds,
       log: opts.log,
       metrics,
+      callEvents: opts.callEvents,
     });
   opts.extend?.(app, { authorize, metrics });
   return app;

@@ -54,6 +54,7 @@ export async function startApi(
     appKey: env.PRIVATENUMBER_APP_KEY,
     appSecret: env.PRIVATENUMBER_APP_SECRET,
     lateEventsGraceSeconds: env.BINDFLOW_LATE_EVENTS_GRACE,
+    callEvents: env.BINDFLOW_CALL_EVENTS,
     webhook: !separateWebhook,
     metrics,
     metricsPublic: env.BINDFLOW_METRICS_PUBLIC,
@@ -88,6 +89,7 @@ export async function startApi(
       appSecret: env.PRIVATENUMBER_APP_SECRET,
       log,
       metrics,
+      callEvents: env.BINDFLOW_CALL_EVENTS,
     });
     try {
       webhookUrl = await webhookApp.listen({ host: hosts.webhook, port: env.BINDFLOW_WEBHOOK_PORT });

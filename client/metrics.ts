@@ -140,11 +140,19 @@ export function pushOutcomeLabel(status: number): string {
   return 'error';
 }
 
+const acknowledgedOnly = new WeakSet<object>();
+
+/** This push was answered 200 without being handed to an order (BINDFLOW_CALL_EVENTS=final): outcome `acknowledged`. */
+export function markAcknowledged(req: object): void {
+  acknowledgedOnly.add(req);
+}
+
 /** Counts every answer of `path` in bindflow_webhook_pushes_total{event, outcome}. */
 export function countWebhookPushes(app: FastifyInstance, metrics: ApiMetrics, path: string): void {
   app.addHook('onResponse', async (req, reply) => {
     if (req.routeOptions.url !== path) return;
-    metrics.webhookPushes.inc({ event: pushEventLabel(req.body), outcome: pushOutcomeLabel(reply.statusCode) });
+    const outcome = acknowledgedOnly.has(req) ? 'acknowledged' : pushOutcomeLabel(reply.statusCode);
+    metrics.webhookPushes.inc({ event: pushEventLabel(req.body), outcome });
   });
 }
 

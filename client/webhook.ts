@@ -18,7 +18,7 @@ import * as sa from '../workflows/searchAttributes';
 import type { Logger } from '../lib/log';
 import { BindflowError, validationError } from './errors';
 import { toBindflowError } from './library';
-import { countWebhookPushes, type ApiMetrics } from './metrics';
+import { countWebhookPushes, markAcknowledged, type ApiMetrics } from './metrics';
 
 // The provider's pushes → signals to each order's workflow. 200 only once every event is durably in
 // Temporal (in its workflow, or kept for operators when no open order owns it); 503 makes the platform retry.
@@ -34,6 +34,11 @@ export interface WebhookOptions {
   metrics: ApiMetrics;
   /** Longest time the webhook waits on Temporal before answering 503. Default 2 s. */
   temporalDeadlineMs?: number;
+  /**
+   * `final`: call events other than `disconnect` are acknowledged (200) and counted but not signalled to the
+   * order (BINDFLOW_CALL_EVENTS); the disconnect and the call record carry the call's outcome and times.
+   */
+  callEvents?: 'all' | 'final';
   /** Nonces of accepted pushes (per process; tests share one to look inside). */
   replayCache?: NonceReplayCache;
 }
@@ -95,6 +100,11 @@ export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): voi
       throw validationError(parsed.error.issues);
     }
     const push = parsed.data;
+    if (opts.callEvents === 'final' && !isFeePush(push) && push.eventType !== 'disconnect') {
+      markAcknowledged(req);
+      void reply.code(200).send({ resultcode: '0', resultdesc: 'Success' });
+      return true;
+    }
     // A record without sessionId (allowed by the platform) still becomes its own call, keyed by its icid.
     const events = providerEventsFromPush(
       isFeePush(push)

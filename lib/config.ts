@@ -66,6 +66,12 @@ export const EnvSchema = z.object({
    */
   BINDFLOW_CODEC_LOCAL_UI: flag,
   BINDFLOW_METRICS_PORT: port.default(9464),
+  /**
+   * Which call events the webhook hands to the order's workflow: `all` (callin, callout, alerting, answer,
+   * disconnect), or `final` (disconnect only; the others are verified, counted and acknowledged). Call records
+   * (fee) always go through: they carry every time of the call.
+   */
+  BINDFLOW_CALL_EVENTS: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['all', 'final']).default('all')),
   /** The worker's /metrics address: 0.0.0.0 in a container, so that Prometheus can scrape it. */
   BINDFLOW_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   BINDFLOW_SIMULATOR_PORT: port.default(9080),

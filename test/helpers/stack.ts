@@ -28,7 +28,13 @@ export interface Stack {
 
 /** The whole bindflow stack in this process on the run's dev server: simulator, worker, API on real ports. */
 export async function startStack(
-  opts: { payloadKey?: string; bindPatienceMs?: number; prefix?: string; lateEventsGraceSeconds?: number } = {},
+  opts: {
+    payloadKey?: string;
+    bindPatienceMs?: number;
+    prefix?: string;
+    lateEventsGraceSeconds?: number;
+    callEvents?: 'all' | 'final';
+  } = {},
 ): Promise<Stack> {
   const taskQueue = uniqueTaskQueue(opts.prefix ?? 'stack');
   const logLines: string[] = [];
@@ -49,6 +55,7 @@ export async function startStack(
     bindPatienceMs: opts.bindPatienceMs,
     // Ended orders close at once unless a test asks for the late-events window.
     lateEventsGraceSeconds: opts.lateEventsGraceSeconds ?? 0,
+    callEvents: opts.callEvents,
     numberPool: Object.values(pool).flat(),
     callbacks: { targets: { allowHosts: new Set(['127.0.0.1', 'localhost']) } },
     extend: (a, { authorize }) => codec && registerCodecServer(a, { codec, authorize, corsOrigins: [] }),
