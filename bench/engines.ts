@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, isPortFree } from '../lib/ports';
+import { freePort } from '../lib/ports';
 import { ensureClusterBinaries } from '../lib/clusterBinaries';
 import { ensurePostgres, initPostgres, startPostgres } from '../lib/postgres';
 import {
   clusterPorts,
-  portsToCheck,
+  freeClusterFrontendPort,
   registerNamespace,
   setupSchemas,
   startTemporalServer,
@@ -31,15 +31,6 @@ export function enginesFromEnv(value = process.env.BENCH_ENGINE ?? 'dev'): Engin
   throw new Error(`BENCH_ENGINE: "${value}" is not one of dev, cluster, both`);
 }
 
-async function freeFrontendPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const frontend = 10_300 + Math.floor(Math.random() * 19_000); // membership ports (frontend - 300) are a smallint in the schema
-    const free = await Promise.all(Object.values(portsToCheck(clusterPorts(frontend))).map((p) => isPortFree(p)));
-    if (free.every(Boolean)) return frontend;
-  }
-  throw new Error('no free port range for temporal-server');
-}
-
 /** temporal-server (8 shards, SQL visibility) on a new PostgreSQL cluster in a temp dir. */
 export async function startClusterEngine(say: (line: string) => void): Promise<ClusterEngine> {
   const bins = await ensureClusterBinaries(process.env, say);
@@ -50,7 +41,7 @@ export async function startClusterEngine(say: (line: string) => void): Promise<C
   const postgres = await startPostgres(pgBins, pg);
   try {
     setupSchemas(bins, pg, () => undefined);
-    const ports = clusterPorts(await freeFrontendPort());
+    const ports = clusterPorts(await freeClusterFrontendPort());
     const server = await startTemporalServer(bins, pg, path.join(dir, 'temporal'), ports);
     const address = `127.0.0.1:${ports.frontend}`;
     await registerNamespace(address, 'default', () => undefined);

@@ -115,30 +115,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     }
   };
 
-  app.addHook('onResponse', async (req, reply) => {
-    metrics.http.observe(
-      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
-  });
-
-  app.setErrorHandler((err: FastifyError | BindflowError, req, reply) => {
-    const e = toHttpError(err);
-    if (e.status >= 500)
-      opts.log.error('request failed', {
-        method: req.method,
-        url: req.routeOptions.url,
-        code: e.code,
-        error: e.message,
-      });
-    if (e.status === 503) void reply.header('retry-after', '5');
-    void reply.code(e.status).send(e.toJSON());
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply
-      .code(404)
-      .send(new BindflowError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON());
-  });
+  registerHttpBasics(app, metrics, opts.log);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (req, reply) => {
@@ -252,6 +229,31 @@ const StateSchema = ListStateSchema;
 const LimitSchema = ListLimitSchema;
 
 /** Fastify's own errors (bad JSON, too large, wrong content type) in the API's one error shape. */
+/**
+ * What every listener of bindflow does alike (the API's and the webhook's own): request durations in
+ * bindflow_http_request_duration_seconds, the error envelope (503 with Retry-After), and 404 for unknown routes.
+ */
+export function registerHttpBasics(app: FastifyInstance, metrics: ApiMetrics, log: Logger): void {
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.http.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.setErrorHandler((err: FastifyError | BindflowError, req, reply) => {
+    const e = toHttpError(err);
+    if (e.status >= 500)
+      log.error('request failed', { method: req.method, url: req.routeOptions.url, code: e.code, error: e.message });
+    if (e.status === 503) void reply.header('retry-after', '5');
+    void reply.code(e.status).send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply
+      .code(404)
+      .send(new BindflowError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON());
+  });
+}
+
 export function toHttpError(err: FastifyError | BindflowError): BindflowError {
   if (err instanceof BindflowError) return err;
   switch (err.code) {

@@ -119,7 +119,7 @@ export class Replica {
 }
 
 /** Children of a process (from /proc): the program a guard runs. */
-function childPids(pid: number): number[] {
+export function childPids(pid: number): number[] {
   const out: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

@@ -24,7 +24,7 @@ import {
   BindingListSchema,
   BindingViewSchema,
   CodecBodySchema,
-  ERROR_CODES,
+  ErrorEnvelopeSchema,
   HealthSchema,
   PoolCapacitySchema,
   ReadySchema,
@@ -625,18 +625,9 @@ export function openApiDocument(): ReturnType<OpenApiGeneratorV31['generateDocum
   registry.register('PoolCapacity', PoolCapacitySchema);
   registry.register(
     'Error',
-    z
-      .object({
-        error: z
-          .object({
-            code: z.enum(ERROR_CODES),
-            message: z.string(),
-            details: z.unknown().optional(),
-          })
-          .strict(),
-      })
-      .strict()
-      .openapi({ description: 'Every error: a stable code, its message, and details where there are any' }),
+    ErrorEnvelopeSchema.openapi({
+      description: 'Every error: a stable code, its message, and details where there are any',
+    }),
   );
   for (const op of OPERATIONS) registry.registerPath(toRoute(op));
   cached = new OpenApiGeneratorV31(registry.definitions).generateDocument({

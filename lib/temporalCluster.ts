@@ -5,7 +5,7 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { msToTs } from '@temporalio/common/lib/time';
 import { PROJECT_ROOT } from './binaries';
-import { waitForTcp } from './ports';
+import { isPortFree, waitForTcp } from './ports';
 import type { ClusterBinaries } from './clusterBinaries';
 import type { PgCluster } from './postgres';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../workflows/searchAttributes';
@@ -39,6 +39,19 @@ export function clusterPorts(frontend: number): TemporalClusterPorts {
     // 7233 → 8000, the port Temporal's own sample configurations use for Prometheus.
     metrics: frontend + 767,
   };
+}
+
+/**
+ * A frontend port whose whole range (history, matching, membership, metrics, UI at +1000) is free now. Below
+ * 30300: membership ports (frontend - 300) are a smallint in the SQL schema.
+ */
+export async function freeClusterFrontendPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const frontend = 10_300 + Math.floor(Math.random() * 19_000);
+    const wanted = [...Object.values(portsToCheck(clusterPorts(frontend))), frontend + 1000];
+    if ((await Promise.all(wanted.map((p) => isPortFree(p)))).every(Boolean)) return frontend;
+  }
+  throw new Error('no free port range for temporal-server');
 }
 
 export function portsToCheck(p: TemporalClusterPorts): Record<string, number> {

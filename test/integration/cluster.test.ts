@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { signHeaders } from '../../provider/aksk';
-import { freePort, isPortFree } from '../../lib/ports';
+import { freePort } from '../../lib/ports';
 import { clusterBuildBlocker, ensureClusterBinaries } from '../../lib/clusterBinaries';
 import { findPostgres } from '../../lib/postgres';
-import { clusterPorts, portsToCheck } from '../../lib/temporalCluster';
-import { startCluster, type ClusterHandle, type ClusterPortsConfig } from '../../client/cluster';
+import { freeClusterFrontendPort } from '../../lib/temporalCluster';
+import { childPids, startCluster, type ClusterHandle, type ClusterPortsConfig } from '../../client/cluster';
 import type { BindingView } from '../../workflows/types';
 import { Client, Connection } from '@temporalio/client';
 import { codecFromEnv } from '../../lib/codec';
@@ -26,22 +26,15 @@ if (blocker) process.stderr.write(`cluster.test.ts: SKIPPED, ${blocker}\n`);
 jest.setTimeout(5 * 60_000);
 
 async function clusterTestPorts(): Promise<ClusterPortsConfig> {
-  for (let i = 0; i < 50; i++) {
-    const frontend = 10_300 + Math.floor(Math.random() * 19_000); // membership ports (frontend - 300) are a smallint in the schema
-    const wanted = [...Object.values(portsToCheck(clusterPorts(frontend))), frontend + 1000];
-    const free = await Promise.all(wanted.map((p) => isPortFree(p)));
-    if (free.every(Boolean)) {
-      return {
-        temporal: frontend,
-        ui: frontend + 1000,
-        simulator: await freePort(),
-        postgres: await freePort(),
-        apis: [await freePort(), await freePort()],
-        metrics: [await freePort(), await freePort()],
-      };
-    }
-  }
-  throw new Error('no free port range for the cluster');
+  const frontend = await freeClusterFrontendPort();
+  return {
+    temporal: frontend,
+    ui: frontend + 1000,
+    simulator: await freePort(),
+    postgres: await freePort(),
+    apis: [await freePort(), await freePort()],
+    metrics: [await freePort(), await freePort()],
+  };
 }
 
 async function eventually<T>(
@@ -355,14 +348,7 @@ maybe('the production shape (temporal-server on PostgreSQL, 2 workers, 2 API rep
 
 /** The program a replica's guard runs (SIGSTOP/SIGCONT must reach it, not the guard). */
 function childPid(replica: { pid: number }): number {
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === replica.pid) return Number(entry);
-    } catch {
-      /* gone */
-    }
-  }
-  throw new Error(`no child of ${replica.pid}`);
+  const [pid] = childPids(replica.pid);
+  if (pid === undefined) throw new Error(`no child of ${replica.pid}`);
+  return pid;
 }
