@@ -173,10 +173,13 @@ export async function startPostgres(bins: PgBinaries, cluster: PgCluster): Promi
     ],
     {
       stdio: ['pipe', log, log],
-      uid: who.uid,
-      gid: who.gid,
       cwd: cluster.dir,
-      env: { ...process.env, GUARD_STOP_SIGNAL: 'SIGINT', GUARD_KILL_AFTER_MS: '30000' },
+      env: {
+        ...process.env,
+        GUARD_STOP_SIGNAL: 'SIGINT',
+        GUARD_KILL_AFTER_MS: '30000',
+        ...(who.uid !== undefined ? { GUARD_UID: String(who.uid), GUARD_GID: String(who.gid) } : {}),
+      },
     },
   );
   fs.closeSync(log);

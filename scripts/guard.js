@@ -9,7 +9,10 @@ const [cmd, ...args] = process.argv.slice(2);
 // waits for every client on SIGTERM); GUARD_KILL_AFTER_MS: how long before SIGKILL (default 5 s).
 const stopSignal = process.env.GUARD_STOP_SIGNAL || null;
 const killAfterMs = Number(process.env.GUARD_KILL_AFTER_MS || 5000);
-const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+// GUARD_UID / GUARD_GID: run the child as that user (root starting PostgreSQL), while the guard itself stays
+// the caller, who can read this script wherever the checkout is.
+const ids = process.env.GUARD_UID ? { uid: Number(process.env.GUARD_UID), gid: Number(process.env.GUARD_GID) } : {};
+const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...ids });
 let stopping = false;
 
 function stop(signal) {
