@@ -15,10 +15,23 @@ export interface HistoryCount {
   activityAttempts: number;
   /** Billable actions visible in the history (see actionsFromHistory). */
   actions: number;
+  /** Search-attribute upserts that only set TemporalChangeVersion (a patch's): not billed. */
+  versionUpserts: number;
+  /** Workflow tasks that recorded at least one local activity's marker: one action each. */
+  localActivityTasks: number;
 }
 
-/** Actions a history shows: start, each update accepted, signal, activity attempt, timer, search-attribute upsert. */
-export function actionsFromHistory(byType: Record<string, number>, activityAttempts: number): number {
+/**
+ * Actions a history shows: start, each update accepted, signal, activity attempt, timer, search-attribute
+ * upsert (but those that only set TemporalChangeVersion, which a patch writes and Temporal Cloud exempts), and
+ * one per workflow task whose commands recorded local activities ("all Local Activities associated with one
+ * Workflow Task count as a single Action"). A patch's own marker is not counted.
+ */
+export function actionsFromHistory(
+  byType: Record<string, number>,
+  activityAttempts: number,
+  extra: { versionUpserts?: number; localActivityTasks?: number } = {},
+): number {
   const n = (t: string) => byType[t] ?? 0;
   return (
     n('WorkflowExecutionStarted') +
@@ -26,16 +39,32 @@ export function actionsFromHistory(byType: Record<string, number>, activityAttem
     n('WorkflowExecutionSignaled') +
     activityAttempts +
     n('TimerStarted') +
-    n('UpsertWorkflowSearchAttributes') +
+    n('UpsertWorkflowSearchAttributes') -
+    (extra.versionUpserts ?? 0) +
+    (extra.localActivityTasks ?? 0) +
     n('WorkflowExecutionContinuedAsNew')
   );
 }
+
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+const CHANGE_VERSION = 'TemporalChangeVersion';
 
 export async function countHistory(client: Client, workflowId: string): Promise<HistoryCount> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const byType: Record<string, number> = {};
   let activityAttempts = 0;
+  let versionUpserts = 0;
+  const localActivityTasks = new Set<string>();
+  let lastTaskCompleted = '';
   for (const e of history.events ?? []) {
+    if (e.workflowTaskCompletedEventAttributes) lastTaskCompleted = String(e.eventId);
+    // A marker is one of the commands of the workflow task completed just before it.
+    if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER)
+      localActivityTasks.add(lastTaskCompleted);
+    const upserted = Object.keys(
+      e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
+    );
+    if (upserted.length > 0 && upserted.every((k) => k === CHANGE_VERSION)) versionUpserts++;
     const name = (EventType[e.eventType ?? 0] ?? String(e.eventType)).replace(/^EVENT_TYPE_/, '');
     const pascal = name
       .toLowerCase()
@@ -46,7 +75,8 @@ export async function countHistory(client: Client, workflowId: string): Promise<
     if (e.activityTaskStartedEventAttributes) activityAttempts += e.activityTaskStartedEventAttributes.attempt ?? 1;
   }
   const total = history.events?.length ?? 0;
-  return { total, byType, activityAttempts, actions: actionsFromHistory(byType, activityAttempts) };
+  const extra = { versionUpserts, localActivityTasks: localActivityTasks.size };
+  return { total, byType, activityAttempts, ...extra, actions: actionsFromHistory(byType, activityAttempts, extra) };
 }
 
 /** Sum of the dev server's `action` counter by type (Prometheus text), for `namespace="default"`. */

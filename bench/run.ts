@@ -9,6 +9,14 @@ import { closedLoop, loadAverage, measureCpu, round, summarize, type LatencySumm
 import { webhookLoad } from './webhookLoad';
 import { enginesFromEnv, startClusterEngine, type EngineName } from './engines';
 import { CLUSTER_HISTORY_SHARDS } from '../lib/temporalCluster';
+import { SIGNALLED_CALL_EVENTS } from '../client/webhook';
+
+/** The pushes of the benchmark's answered call that reach the order as signals (the others are acknowledged). */
+const CALL_EVENTS_MODE = process.env.BINDFLOW_CALL_EVENTS === 'final' ? 'final' : 'all';
+const SIGNALS_PER_CALL =
+  ['callin', 'callout', 'alerting', 'answer', 'disconnect'].filter((t) =>
+    SIGNALLED_CALL_EVENTS[CALL_EVENTS_MODE].has(t),
+  ).length + 1; // + the call record
 
 // `npm run bench`: the Temporal floor and bindflow side by side in one run on this machine, then webhook
 // intake and the cost of one order. Human-readable lines first; the LAST line is one JSON object.
@@ -145,7 +153,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
         runMessageFloor(client, floorQueue, {
           total: ORDERS,
           concurrency: CONCURRENCY,
-          signals: PUSH_ITEMS_PER_CALL,
+          signals: SIGNALS_PER_CALL,
           run: `${tag}r${r}`,
         }),
       );
@@ -234,7 +242,8 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
 
     const summary = {
       engine: engineName,
-      callEvents: process.env.BINDFLOW_CALL_EVENTS === 'final' ? 'final' : 'all',
+      callEvents: CALL_EVENTS_MODE,
+      signalsPerCall: SIGNALS_PER_CALL,
       quick: QUICK,
       concurrency: CONCURRENCY,
       ordersPerRound: ORDERS,

@@ -149,14 +149,15 @@ export class BindflowClient {
       staticSummary: `Order ${input.orderId}: AXYB privacy-number binding in area ${input.areaCode}`,
     });
     const patienceMs = opts.patienceMs ?? this.patienceMs;
-    // awaitBound answers within the patience once accepted; an existing run that never accepts it (wedged) must
-    // not hold the caller forever.
-    const deadline = Date.now() + patienceMs + Math.max(10_000, patienceMs);
+    // The patience is this call's own deadline: the workflow starts no timer for it (a billable action per order,
+    // issue 15); past it the view is read and the answer is `pending`. With no patience at all (`Prefer: wait=0`)
+    // the workflow answers at once, so the deadline only guards against a run that never accepts the update.
+    const deadline = Date.now() + (patienceMs > 0 ? patienceMs : 10_000);
     let view: BindingView;
     try {
       view = await this.temporal.connection.withDeadline(deadline, () =>
         this.temporal.workflow.executeUpdateWithStart(msg.awaitBound, {
-          args: [patienceMs],
+          args: [patienceMs, { clientDeadline: true }],
           startWorkflowOperation,
         }),
       );

@@ -35,8 +35,8 @@ export interface WebhookOptions {
   /** Longest time the webhook waits on Temporal before answering 503. Default 2 s. */
   temporalDeadlineMs?: number;
   /**
-   * `final`: call events other than `disconnect` are acknowledged (200) and counted but not signalled to the
-   * order (BINDFLOW_CALL_EVENTS); the disconnect and the call record carry the call's outcome and times.
+   * Which call events are signalled to the order (BINDFLOW_CALL_EVENTS, see SIGNALLED_CALL_EVENTS); the others
+   * are acknowledged (200) and counted. `final`: the disconnect and the call record carry the call's outcome and times.
    */
   callEvents?: 'all' | 'final';
   /** Nonces of accepted pushes (per process; tests share one to look inside). */
@@ -44,6 +44,17 @@ export interface WebhookOptions {
 }
 
 export const WEBHOOK_PATH = '/webhooks/privatenumber';
+
+/**
+ * The call events handed to the order's workflow, per BINDFLOW_CALL_EVENTS; the others are verified, counted
+ * (`acknowledged`) and answered 200. `callout` and `alerting` change nothing an order shows (workflows/calls.ts
+ * reads the start from `callin`, the answer from `answer`, the end and outcome from `disconnect`, everything
+ * from the call record), so even `all` does not spend a signal on them. Call records always go through.
+ */
+export const SIGNALLED_CALL_EVENTS: Record<'all' | 'final', ReadonlySet<string>> = {
+  all: new Set(['callin', 'answer', 'disconnect']),
+  final: new Set(['disconnect']),
+};
 
 export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): void {
   const replayCache = opts.replayCache ?? new NonceReplayCache();
@@ -100,7 +111,7 @@ export function registerWebhook(app: FastifyInstance, opts: WebhookOptions): voi
       throw validationError(parsed.error.issues);
     }
     const push = parsed.data;
-    if (opts.callEvents === 'final' && !isFeePush(push) && push.eventType !== 'disconnect') {
+    if (!isFeePush(push) && !SIGNALLED_CALL_EVENTS[opts.callEvents ?? 'all'].has(push.eventType)) {
       markAcknowledged(req);
       void reply.code(200).send({ resultcode: '0', resultdesc: 'Success' });
       return true;

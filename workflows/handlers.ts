@@ -15,13 +15,17 @@ export function registerHandlers(order: Order): void {
 
   setHandler(
     msg.awaitBound,
-    (timeoutMs) =>
+    (timeoutMs: number, options?: msg.AwaitBoundOptions) =>
       guarded(async () => {
-        await condition(() => order.state !== 'binding', timeoutMs);
+        const binding = () => order.state !== 'binding';
+        // The caller's own deadline: no timer here (see AwaitBoundOptions); no patience at all answers at once.
+        if (options?.clientDeadline === true) {
+          if (timeoutMs > 0) await condition(binding);
+        } else await condition(binding, timeoutMs);
         return order.view();
       }),
     {
-      validator: (timeoutMs) => {
+      validator: (timeoutMs: number, _options?: msg.AwaitBoundOptions) => {
         if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 600_000)
           throw rejected('timeoutMs must be an integer from 0 to 600000');
       },

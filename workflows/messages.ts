@@ -9,8 +9,18 @@ export const getBinding = defineQuery<BindingView>('getBinding');
 /** The request the order was started with, for the API's idempotency comparison (200 vs 409). */
 export const getRequest = defineQuery<OrderBindingInput>('getRequest');
 
+/**
+ * How a caller of `awaitBound` waits. `clientDeadline`: the caller keeps its own deadline of `timeoutMs` and reads
+ * the view when it passes, so the workflow starts no timer (a billable action per order, issue 15); it resolves
+ * when binding ends (at once for `timeoutMs` 0). Without it (callers before 0.2's issue 15): a workflow timer.
+ * The choice travels in the update's arguments, so a run replays either way without a patch.
+ */
+export interface AwaitBoundOptions {
+  clientDeadline?: boolean;
+}
+
 /** Resolves once the state leaves `binding`, or after `timeoutMs` (then still `binding`). For Update-with-Start. */
-export const awaitBound = defineUpdate<BindingView, [timeoutMs: number]>('awaitBound');
+export const awaitBound = defineUpdate<BindingView, [timeoutMs: number, options?: AwaitBoundOptions]>('awaitBound');
 
 export type ExtendRequest = { durationSeconds: number } | { expiresAt: string };
 /** Pushes the expiry later; rejected (validator) past maxExtensionSeconds in total. */

@@ -35,7 +35,7 @@ export async function runFloor(
   };
 }
 
-/** The message-shaped floor: Update-with-Start until two activities ran, six signals, a release update. */
+/** The message-shaped floor: Update-with-Start until two activities ran, one signal per signalled push, a release update. */
 export async function runMessageFloor(
   client: Client,
   taskQueue: string,

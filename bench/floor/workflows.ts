@@ -18,7 +18,8 @@ export async function floorOrder(count: number): Promise<number> {
 }
 
 // The same engine work as one bindflow order with none of bindflow's code: started by Update-with-Start
-// that returns once two activities ran, six signals (a call's pushes), then a release update running the
+// that returns once two activities ran, a signal per push the webhook signals (4 with BINDFLOW_CALL_EVENTS=all,
+// 2 with final), then a release update running the
 // third activity. The distance between this and bindflow is bindflow's own cost.
 
 export const boundUpdate = defineUpdate<number>('bound');

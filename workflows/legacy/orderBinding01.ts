@@ -235,12 +235,14 @@ class OrderBindingRun {
 
     setHandler(
       msg.awaitBound,
-      async (timeoutMs) => {
+      // A 0.1 run keeps its timer whatever the caller's options say: a client keeping its own deadline
+      // works with it too.
+      async (timeoutMs: number, _options?: msg.AwaitBoundOptions) => {
         await condition(() => this.b.state !== 'binding', timeoutMs);
         return this.view();
       },
       {
-        validator: (timeoutMs) => {
+        validator: (timeoutMs: number, _options?: msg.AwaitBoundOptions) => {
           if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 600_000)
             throw ApplicationFailure.nonRetryable('timeoutMs must be an integer from 0 to 600000');
         },
