@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { cpuProfileNodeArgs } from './profile';
 import { procMemoryMb } from './stats';
 
 // Child processes of the benchmark and the drills: the real `bindflow worker` (so its memory can be read
@@ -76,7 +77,9 @@ export interface BindflowWorkerEnv {
 
 /** `node bin/bindflow.js worker`, exactly as operators run it; ready once it logs "worker started". */
 export function spawnBindflowWorker(env: BindflowWorkerEnv, timeoutMs = 90_000): Promise<ChildWorker> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'bin', 'bindflow.js'), 'worker'], {
+  // BENCH_CPU_PROF=<dir>: `node --cpu-prof`, written on the graceful SIGTERM stop (see bench/profile.ts).
+  const nodeArgs = cpuProfileNodeArgs('worker');
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'bindflow.js'), 'worker'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -99,7 +102,8 @@ export function spawnBindflowWorker(env: BindflowWorkerEnv, timeoutMs = 90_000):
 
 /** The floor's worker: bare workflow and no-op activities, same concurrency settings as bindflow's. */
 export function spawnFloorWorker(address: string, taskQueue: string, timeoutMs = 90_000): Promise<ChildWorker> {
-  const proc = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'floor', 'worker.ts')], {
+  const nodeArgs = cpuProfileNodeArgs('floor-worker');
+  const proc = spawn(process.execPath, [...nodeArgs, '-r', 'tsx/cjs', path.join(__dirname, 'floor', 'worker.ts')], {
     cwd: ROOT,
     env: { ...process.env, FLOOR_ADDRESS: address, FLOOR_TASK_QUEUE: taskQueue },
     stdio: ['ignore', 'pipe', 'pipe'],

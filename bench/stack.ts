@@ -10,6 +10,7 @@ import { freePort } from '../lib/ports';
 import { startDevServer, type RunningServer } from '../lib/temporalServer';
 import { startSimulator, type Simulator } from '../simulator';
 import { spawnBindflowWorker, type ChildWorker } from './processes';
+import { profileThisProcess } from './profile';
 
 // The whole local stack for the benchmark and the drills, on free ports: a dev server on a file database
 // in a temp dir, the simulator (in this process), the real worker as a child process, and the real API
@@ -170,6 +171,8 @@ export interface BenchStackOptions extends DevServerTuning {
 }
 
 export async function startBenchStack(opts: BenchStackOptions): Promise<BenchStack> {
+  // BENCH_CPU_PROF=<dir>: samples this process (API, simulator, load generator) until close().
+  const stopProfile = await profileThisProcess();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bindflow-bench-'));
   const server: RunningServer = opts.address
     ? { address: opts.address, port: Number(opts.address.split(':')[1]), pid: -1, stop: async () => undefined }
@@ -193,7 +196,13 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       numberPool: pool,
       metricsPort: await freePort(),
       logLevel: opts.workerLogLevel,
-      extraEnv: opts.workerEnv,
+      // The reconciliation schedule queries every number of the pool (1000 here) once a minute: a cost per pool and
+      // per minute, not per order, which the CPU per order would otherwise carry depending on the run's length.
+      // The drills run their sweeps explicitly; BENCH_RECONCILE=on (or workerEnv) puts the schedule back.
+      extraEnv: {
+        ...(process.env.BENCH_RECONCILE === 'on' ? {} : { BINDFLOW_RECONCILE_INTERVAL: 'off' }),
+        ...opts.workerEnv,
+      },
     });
   const stack: BenchStack = {
     dir,
@@ -214,6 +223,7 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
       await sim.close();
       if (!opts.address) await stack.server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
+      await stopProfile();
     },
   };
   return stack;

@@ -6,6 +6,15 @@ import { bundleWorkflowCode, DefaultLogger, type WorkflowBundleWithSourceMap } f
 
 export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
+/**
+ * Modules evaluated once per worker thread and shared by every workflow run, instead of once per run: the SDK
+ * re-evaluates every other module of the bundle for each new run (and after each cache eviction). Only modules
+ * without per-workflow state qualify, and the SDK deep-freezes what they export: zod's library (its classes and
+ * helpers) does; bindflow's own schema modules do NOT (zod caches into schema objects, which frozen would throw).
+ * Measured with `npx tsx bench/sandboxCost.ts`.
+ */
+export const WORKFLOW_PRELOAD_MODULES: readonly string[] = [path.resolve(__dirname, 'workflowPreload.ts')];
+
 const cached = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
 /** The workflow code, with these workflow interceptor modules bundled in (none: the plain bundle). */
@@ -15,6 +24,7 @@ export function getWorkflowBundle(interceptorModules: readonly string[] = []): P
   if (!bundle) {
     bundle = bundleWorkflowCode({
       workflowsPath: WORKFLOWS_PATH,
+      preloadModules: [...WORKFLOW_PRELOAD_MODULES],
       ...(interceptorModules.length ? { workflowInterceptorModules: [...interceptorModules] } : {}),
       logger: new DefaultLogger('WARN'),
     }).catch((err) => {
