@@ -23,7 +23,8 @@ const SIGNALS_PER_CALL =
 //
 // Knobs (environment): BENCH_QUICK=1 (under 3 minutes), BENCH_CONCURRENCY, BENCH_ORDERS, BENCH_ROUNDS,
 // BENCH_SQLITE_SYNC (OFF|NORMAL|FULL), BENCH_DEV_ARGS (extra `temporal server start-dev` arguments),
-// BENCH_WEBHOOK_PUSHES, BINDFLOW_CALL_EVENTS=all|final (as the API reads it), BENCH_ENGINE=dev|cluster|both (the dev server, temporal-server on PostgreSQL, or
+// BENCH_WEBHOOK_PUSHES, BENCH_CPU_PROF=<dir> (CPU profiles: bench/profile.ts), BENCH_RECONCILE=on (the worker
+// keeps its reconciliation schedule), BINDFLOW_CALL_EVENTS=all|final (as the API reads it), BENCH_ENGINE=dev|cluster|both (the dev server, temporal-server on PostgreSQL, or
 // both one after the other in one run, then a last JSON line comparing them).
 
 const QUICK = process.env.BENCH_QUICK === '1';

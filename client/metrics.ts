@@ -142,7 +142,7 @@ export function pushOutcomeLabel(status: number): string {
 
 const acknowledgedOnly = new WeakSet<object>();
 
-/** This push was answered 200 without being handed to an order (BINDFLOW_CALL_EVENTS=final): outcome `acknowledged`. */
+/** This push was answered 200 without being handed to an order (see SIGNALLED_CALL_EVENTS): outcome `acknowledged`. */
 export function markAcknowledged(req: object): void {
   acknowledgedOnly.add(req);
 }

@@ -67,9 +67,9 @@ export const EnvSchema = z.object({
   BINDFLOW_CODEC_LOCAL_UI: flag,
   BINDFLOW_METRICS_PORT: port.default(9464),
   /**
-   * Which call events the webhook hands to the order's workflow: `all` (callin, callout, alerting, answer,
-   * disconnect), or `final` (disconnect only; the others are verified, counted and acknowledged). Call records
-   * (fee) always go through: they carry every time of the call.
+   * Which call events the webhook hands to the order's workflow: `all` (callin, answer, disconnect), or `final`
+   * (disconnect only); the others are verified, counted and acknowledged (callout and alerting always: they
+   * change nothing an order shows). Call records (fee) always go through: they carry every time of the call.
    */
   BINDFLOW_CALL_EVENTS: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['all', 'final']).default('all')),
   /** The worker's /metrics address: 0.0.0.0 in a container, so that Prometheus can scrape it. */
