@@ -70,8 +70,10 @@ export async function unreachableDrill(
     await eventually(
       () => {
         const ps = mine();
-        if (firstAcceptedAfterMs < 0 && ps.some((p) => p.attempts.some((a) => a.status === 200)))
-          firstAcceptedAfterMs = Date.now() - restoredAt;
+        // A refused push taken on a retry (callout and alerting are acknowledged without Temporal, cut or not).
+        const retriedOk = (p: (typeof ps)[number]) =>
+          p.attempts.some((a) => a.status === 503) && p.attempts.some((a) => a.status === 200);
+        if (firstAcceptedAfterMs < 0 && ps.some(retriedOk)) firstAcceptedAfterMs = Date.now() - restoredAt;
         if (
           ps.some(
             (p) => p.state === 'pending' && p.nextAttemptAt && Date.parse(p.nextAttemptAt) > stack.sim.now().getTime(),

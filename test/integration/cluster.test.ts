@@ -7,6 +7,7 @@ import { clusterBuildBlocker, ensureClusterBinaries } from '../../lib/clusterBin
 import { findPostgres } from '../../lib/postgres';
 import { freeClusterFrontendPort } from '../../lib/temporalCluster';
 import { childPids, startCluster, type ClusterHandle, type ClusterPortsConfig } from '../../client/cluster';
+import { SIGNALLED_CALL_EVENTS } from '../../client/webhook';
 import type { BindingView } from '../../workflows/types';
 import { Client, Connection } from '@temporalio/client';
 import { codecFromEnv } from '../../lib/codec';
@@ -294,12 +295,21 @@ maybe('the production shape (temporal-server on PostgreSQL, 2 workers, 2 API rep
     const sim = cluster.sim!;
     await cluster.stopPostgres();
     try {
-      // A call during the outage: its pushes are answered 503, so the platform keeps them for a retry.
+      // A call during the outage: the pushes that reach the order are answered 503, so the platform keeps them
+      // for a retry; callout and alerting are acknowledged without Temporal (SIGNALLED_CALL_EVENTS).
       const call = sim.call({ from: body.partyB, to: v.numberX as string, talkSeconds: 15 });
       await sim.settlePushes();
-      const during503 = sim.pushes().filter((p) => JSON.stringify(p.body).includes(call.sessionId));
-      expect(during503.length).toBeGreaterThan(0);
+      const pushes = sim.pushes().filter((p) => JSON.stringify(p.body).includes(call.sessionId));
+      const signalled = (p: (typeof pushes)[number]) =>
+        p.eventType === 'fee' || SIGNALLED_CALL_EVENTS.all.has(String(p.eventType));
+      const during503 = pushes.filter(signalled);
+      expect(during503.map((p) => p.eventType).sort()).toEqual(['answer', 'callin', 'disconnect', 'fee']);
       expect(during503.every((p) => p.state === 'pending' && p.attempts.every((a) => a.status === 503))).toBe(true);
+      const acknowledged = pushes.filter((p) => !signalled(p));
+      expect(acknowledged.map((p) => p.eventType).sort()).toEqual(['alerting', 'callout']);
+      expect(acknowledged.every((p) => p.state === 'delivered' && p.attempts.every((a) => a.status === 200))).toBe(
+        true,
+      );
       const during = nextOrder('pg');
       const put = await http<{ error: { code: string } }>(0, 'PUT', `/v1/orders/${during}/binding`, orderBody(), {
         prefer: 'wait=5',
