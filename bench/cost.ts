@@ -17,20 +17,17 @@ export interface HistoryCount {
   actions: number;
   /** Search-attribute upserts that only set TemporalChangeVersion (a patch's): not billed. */
   versionUpserts: number;
-  /** Workflow tasks that recorded at least one local activity's marker: one action each. */
-  localActivityTasks: number;
 }
 
 /**
  * Actions a history shows: start, each update accepted, signal, activity attempt, timer, search-attribute
- * upsert (but those that only set TemporalChangeVersion, which a patch writes and Temporal Cloud exempts), and
- * one per workflow task whose commands recorded local activities ("all Local Activities associated with one
- * Workflow Task count as a single Action"). A patch's own marker is not counted.
+ * upsert (but those that only set TemporalChangeVersion, which a patch writes and Temporal Cloud exempts). A
+ * patch's own marker is not counted. bindflow runs no local activities, so none are counted here.
  */
 export function actionsFromHistory(
   byType: Record<string, number>,
   activityAttempts: number,
-  extra: { versionUpserts?: number; localActivityTasks?: number } = {},
+  versionUpserts = 0,
 ): number {
   const n = (t: string) => byType[t] ?? 0;
   return (
@@ -40,13 +37,11 @@ export function actionsFromHistory(
     activityAttempts +
     n('TimerStarted') +
     n('UpsertWorkflowSearchAttributes') -
-    (extra.versionUpserts ?? 0) +
-    (extra.localActivityTasks ?? 0) +
+    versionUpserts +
     n('WorkflowExecutionContinuedAsNew')
   );
 }
 
-const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
 const CHANGE_VERSION = 'TemporalChangeVersion';
 
 export async function countHistory(client: Client, workflowId: string): Promise<HistoryCount> {
@@ -54,13 +49,7 @@ export async function countHistory(client: Client, workflowId: string): Promise<
   const byType: Record<string, number> = {};
   let activityAttempts = 0;
   let versionUpserts = 0;
-  const localActivityTasks = new Set<string>();
-  let lastTaskCompleted = '';
   for (const e of history.events ?? []) {
-    if (e.workflowTaskCompletedEventAttributes) lastTaskCompleted = String(e.eventId);
-    // A marker is one of the commands of the workflow task completed just before it.
-    if (e.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER)
-      localActivityTasks.add(lastTaskCompleted);
     const upserted = Object.keys(
       e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
     );
@@ -75,8 +64,13 @@ export async function countHistory(client: Client, workflowId: string): Promise<
     if (e.activityTaskStartedEventAttributes) activityAttempts += e.activityTaskStartedEventAttributes.attempt ?? 1;
   }
   const total = history.events?.length ?? 0;
-  const extra = { versionUpserts, localActivityTasks: localActivityTasks.size };
-  return { total, byType, activityAttempts, ...extra, actions: actionsFromHistory(byType, activityAttempts, extra) };
+  return {
+    total,
+    byType,
+    activityAttempts,
+    versionUpserts,
+    actions: actionsFromHistory(byType, activityAttempts, versionUpserts),
+  };
 }
 
 /** Sum of the dev server's `action` counter by type (Prometheus text), for `namespace="default"`. */

@@ -17,11 +17,11 @@ export function registerHandlers(order: Order): void {
     msg.awaitBound,
     (timeoutMs: number, options?: msg.AwaitBoundOptions) =>
       guarded(async () => {
-        const binding = () => order.state !== 'binding';
+        const bindingOver = () => order.state !== 'binding';
         // The caller's own deadline: no timer here (see AwaitBoundOptions); no patience at all answers at once.
         if (options?.clientDeadline === true) {
-          if (timeoutMs > 0) await condition(binding);
-        } else await condition(binding, timeoutMs);
+          if (timeoutMs > 0) await condition(bindingOver);
+        } else await condition(bindingOver, timeoutMs);
         return order.view();
       }),
     {
