@@ -68,6 +68,11 @@ export class CallBook {
     return { calls: [...this.calls.values()], droppedCalls: this.droppedCalls, ignoredEvents: this.ignoredEvents };
   }
 
+  /** Calls kept (without copying them, unlike views(): the Web UI's details count them on every push). */
+  get count(): number {
+    return this.calls.size;
+  }
+
   views(): CallView[] {
     return [...this.calls.values()].map((c) => ({ ...c.view }));
   }
@@ -182,7 +187,14 @@ export class CallBook {
 
   private evictOverflow(): void {
     while (this.calls.size > MAX_CALLS_KEPT) {
-      const oldest = [...this.calls.values()].find((c) => c.hasRecord) ?? this.calls.values().next().value;
+      let oldest: CallState | undefined;
+      for (const c of this.calls.values()) {
+        if (c.hasRecord) {
+          oldest = c;
+          break;
+        }
+      }
+      oldest ??= this.calls.values().next().value;
       if (!oldest) return;
       this.calls.delete(oldest.view.sessionId);
       this.droppedCalls++;

@@ -190,6 +190,6 @@ export class Order {
   }
 
   publishDetails(): void {
-    setCurrentDetails(currentDetails(this.record, this.calls.views().length + this.calls.droppedCalls));
+    setCurrentDetails(currentDetails(this.record, this.calls.count + this.calls.droppedCalls));
   }
 }

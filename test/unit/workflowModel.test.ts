@@ -208,7 +208,28 @@ describe('CallBook', () => {
     const book = new CallBook();
     for (let i = 0; i < MAX_CALLS_KEPT + 3; i++) book.apply(ev(`c${i}`, 'callin', '2026-11-29 10:00:00'), numbers);
     expect(book.views()).toHaveLength(MAX_CALLS_KEPT);
+    expect(book.count).toBe(MAX_CALLS_KEPT);
     expect(book.toState().droppedCalls).toBe(3);
+    // No call has its record: the oldest ones went.
+    expect(book.views()[0].sessionId).toBe('c3');
+  });
+
+  test('past MAX_CALLS_KEPT the oldest call with its record goes first, an open call stays', () => {
+    const book = new CallBook();
+    const record = (sessionId: string) =>
+      providerEventsFromPush({ eventType: 'fee', feeLst: [{ icid: `r-${sessionId}`, sessionId, fwdUnaswRsn: 17 }] })[0];
+    for (let i = 0; i < MAX_CALLS_KEPT; i++) book.apply(ev(`c${i}`, 'callin', '2026-11-29 10:00:00'), numbers);
+    book.apply(record('c7'), numbers);
+    book.apply(record('c9'), numbers);
+    book.apply(ev('new', 'callin', '2026-11-29 11:00:00'), numbers);
+    const kept = book.views().map((v) => v.sessionId);
+    expect(kept).toHaveLength(MAX_CALLS_KEPT);
+    expect(kept).not.toContain('c7');
+    expect(kept).toEqual(expect.arrayContaining(['c0', 'c9', 'new']));
+    book.apply(ev('newer', 'callin', '2026-11-29 11:00:01'), numbers);
+    expect(book.views().map((v) => v.sessionId)).not.toContain('c9');
+    expect(book.views().map((v) => v.sessionId)).toContain('c0');
+    expect(book.toState().droppedCalls).toBe(2);
   });
 });
 
