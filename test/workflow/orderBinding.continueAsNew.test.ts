@@ -48,8 +48,9 @@ function callEvents(i: number, subscriptionId: string): ProviderEvent[] {
 }
 
 /**
- * 1000 rather than the default 4000: at ~4100 events a workflow task on the time-skipping server took ~10 s and
- * expired again and again (a fresh-clone run failed at 623 s); the mechanism under test is the same.
+ * 1000 rather than the default 4000, to keep the test short; the mechanism under test is the same. (At ~4100 events
+ * a workflow task once took ~10 s here and expired again and again: every push copied every call's view, making a
+ * replay quadratic in the calls. Fixed; `npm run bench:replay` measures it.)
  */
 const CAN_AFTER = 1000;
 
