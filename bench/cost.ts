@@ -17,6 +17,9 @@ export interface HistoryCount {
   actions: number;
   /** Search-attribute upserts that only set TemporalChangeVersion (a patch's): not billed. */
   versionUpserts: number;
+  /** The history's size as the server stores it (protobuf bytes), in all and by event type. */
+  bytes: number;
+  bytesByType: Record<string, number>;
 }
 
 /**
@@ -47,6 +50,8 @@ const CHANGE_VERSION = 'TemporalChangeVersion';
 export async function countHistory(client: Client, workflowId: string): Promise<HistoryCount> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const byType: Record<string, number> = {};
+  const bytesByType: Record<string, number> = {};
+  let bytes = 0;
   let activityAttempts = 0;
   let versionUpserts = 0;
   for (const e of history.events ?? []) {
@@ -61,6 +66,9 @@ export async function countHistory(client: Client, workflowId: string): Promise<
       .map((w) => w[0].toUpperCase() + w.slice(1))
       .join('');
     byType[pascal] = (byType[pascal] ?? 0) + 1;
+    const size = temporal.api.history.v1.HistoryEvent.encode(e).finish().length;
+    bytesByType[pascal] = (bytesByType[pascal] ?? 0) + size;
+    bytes += size;
     if (e.activityTaskStartedEventAttributes) activityAttempts += e.activityTaskStartedEventAttributes.attempt ?? 1;
   }
   const total = history.events?.length ?? 0;
@@ -69,6 +77,8 @@ export async function countHistory(client: Client, workflowId: string): Promise<
     byType,
     activityAttempts,
     versionUpserts,
+    bytes,
+    bytesByType,
     actions: actionsFromHistory(byType, activityAttempts, versionUpserts),
   };
 }

@@ -270,6 +270,8 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
       webhookP99Ms: webhook.latencyMs.p99,
       historyEventsPerOrder: history.total,
       historyEventsByType: history.byType,
+      historyBytesPerOrder: history.bytes,
+      historyBytesByType: history.bytesByType,
       floorHistoryEvents: floorHistory.total,
       messageFloorHistoryEvents: msgFloorHistory.total,
       // History-visible actions + the PUT's query + heartbeats (not in the history; from the server's metric).
