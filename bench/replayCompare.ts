@@ -1,5 +1,6 @@
 import path from 'node:path';
 import v8 from 'node:v8';
+import vm from 'node:vm';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
@@ -34,7 +35,16 @@ interface Measured {
   cpuMs: number;
   wallMs: number;
   sandboxPromises: number;
+  sandboxCalls: number;
 }
+
+// Calls into the workflow sandbox: the SDK runs its pre-compiled call-into-scope script for each one.
+let sandboxCalls = 0;
+const runInContext = vm.Script.prototype.runInContext;
+vm.Script.prototype.runInContext = function (this: vm.Script, ...args: Parameters<vm.Script['runInContext']>) {
+  sandboxCalls++;
+  return runInContext.apply(this, args);
+};
 
 async function replay(
   bundle: WorkflowBundleWithSourceMap,
@@ -44,6 +54,7 @@ async function replay(
 ): Promise<Measured> {
   const histories = Array.from({ length: n }, (_, i) => ({ workflowId: `${tag}-${i}`, history }));
   let sandboxPromises = 0;
+  const calls0 = sandboxCalls;
   const stop = v8.promiseHooks.onInit((p: Promise<unknown>) => {
     if (p.constructor !== Promise) sandboxPromises++; // a promise of the workflow's own V8 context
   });
@@ -59,6 +70,7 @@ async function replay(
     cpuMs: (c.user + c.system) / 1000 / n,
     wallMs: (performance.now() - t0) / n,
     sandboxPromises: sandboxPromises / n,
+    sandboxCalls: (sandboxCalls - calls0) / n,
   };
 }
 
@@ -168,12 +180,14 @@ async function main(): Promise<void> {
         workflowTasks: tasks(order),
         cpuMsPerReplay: round(mean(o, 'cpuMs')),
         sandboxPromises: round(mean(o, 'sandboxPromises'), 1),
+        sandboxCalls: round(mean(o, 'sandboxCalls'), 1),
       },
       messageFloor: {
         historyEvents: events(floor),
         workflowTasks: tasks(floor),
         cpuMsPerReplay: round(mean(f, 'cpuMs')),
         sandboxPromises: round(mean(f, 'sandboxPromises'), 1),
+        sandboxCalls: round(mean(f, 'sandboxCalls'), 1),
       },
       cpuRatioToMessageFloor: round(mean(o, 'cpuMs') / mean(f, 'cpuMs')),
       perRoundRatios: o.map((x, i) => round(x.cpuMs / f[i].cpuMs)),
