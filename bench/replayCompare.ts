@@ -170,25 +170,18 @@ async function main(): Promise<void> {
   }
   const mean = (xs: Measured[], k: keyof Measured) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
   const round = (x: number, d = 2) => Number(x.toFixed(d));
-  const events = (h: History) => h.events?.length ?? 0;
-  const tasks = (h: History) => (h.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length;
+  const describe = (h: History, xs: Measured[]) => ({
+    historyEvents: h.events?.length ?? 0,
+    workflowTasks: (h.events ?? []).filter((e) => e.workflowTaskCompletedEventAttributes).length,
+    cpuMsPerReplay: round(mean(xs, 'cpuMs')),
+    sandboxPromises: round(mean(xs, 'sandboxPromises'), 1),
+    sandboxCalls: round(mean(xs, 'sandboxCalls'), 1),
+  });
   process.stdout.write(
     `${JSON.stringify({
       replays: COUNT,
-      order: {
-        historyEvents: events(order),
-        workflowTasks: tasks(order),
-        cpuMsPerReplay: round(mean(o, 'cpuMs')),
-        sandboxPromises: round(mean(o, 'sandboxPromises'), 1),
-        sandboxCalls: round(mean(o, 'sandboxCalls'), 1),
-      },
-      messageFloor: {
-        historyEvents: events(floor),
-        workflowTasks: tasks(floor),
-        cpuMsPerReplay: round(mean(f, 'cpuMs')),
-        sandboxPromises: round(mean(f, 'sandboxPromises'), 1),
-        sandboxCalls: round(mean(f, 'sandboxCalls'), 1),
-      },
+      order: describe(order, o),
+      messageFloor: describe(floor, f),
       cpuRatioToMessageFloor: round(mean(o, 'cpuMs') / mean(f, 'cpuMs')),
       perRoundRatios: o.map((x, i) => round(x.cpuMs / f[i].cpuMs)),
     })}\n`,

@@ -13,7 +13,8 @@ import {
   taskQueue,
 } from '../test/workflow/fakeProvider';
 
-// `npm run bench:replay [-- maxEvents]` (= `npx tsx bench/replayCost.ts [maxEvents]`): what a full replay of one order's history costs as the history grows.
+// `npm run bench:replay [-- maxEvents]` (= `npx tsx bench/replayCost.ts [maxEvents]`): what a full replay of one
+// order's history costs as the history grows.
 // A worker replays a whole history whenever the run is not in its cache (a restart, a deploy, an eviction) and its
 // next workflow task must finish within the task timeout (10 s), or it is retried, replayed again, and so on.
 // One order on the time-skipping server gets provider pushes (a call's callin, then its disconnect, one signal
