@@ -10,12 +10,14 @@ import { WORKFLOWS_PATH, WORKFLOW_PRELOAD_MODULES } from '../worker/bundle';
 // bundle without preloaded modules with the one the worker uses (WORKFLOW_PRELOAD_MODULES, loaded once
 // and shared). Then one of the SDK's per-activation costs, for scale: every call into the sandbox runs
 // `vm` with `timeout` (WorkerOptions.isolateExecutionTimeout), and Node starts a watchdog for each such call.
+// Last, the heap a set-up run keeps while it lives (a worker keeps up to maxCachedWorkflows of them), for
+// bindflow's bundle and the benchmark floor's; run with `node --expose-gc --require tsx/cjs` for that figure.
 
 const COUNT = Number(process.argv[2] ?? 400);
 
-async function bundleFor(preloadModules: string[]) {
+async function bundleFor(preloadModules: string[], workflowsPath = WORKFLOWS_PATH) {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
+    workflowsPath,
     preloadModules,
     logger: new DefaultLogger('WARN'),
   });
@@ -24,12 +26,12 @@ async function bundleFor(preloadModules: string[]) {
   return { code, sourceMap, filename: path.resolve(sourceMap.file as string) };
 }
 
-function info(i: number) {
+function info(i: number, workflowType = 'orderBinding') {
   const now = new Date();
   return {
     workflowId: `sandbox-cost-${i}`,
     runId: `run-${i}`,
-    workflowType: 'orderBinding',
+    workflowType,
     taskQueue: 'sandbox-cost',
     namespace: 'default',
     firstExecutionRunId: `run-${i}`,
@@ -84,6 +86,43 @@ function watchdogCost(): { withTimeoutUs: number; withoutUs: number } {
   return { withTimeoutUs: run({ timeout: 5000 }), withoutUs: run({}) };
 }
 
+/** Heap kept per set-up run (created, not disposed), in KB; null without --expose-gc. */
+async function heapPerRun(
+  workflowsPath: string,
+  preloadModules: string[],
+  workflowType: string,
+): Promise<number | null> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return null;
+  const creator = await ReusableVMWorkflowCreator.create(
+    (await bundleFor(preloadModules, workflowsPath)) as never,
+    5000,
+    new Set<string>(),
+  );
+  const kept: { dispose(): Promise<void> }[] = [];
+  const create = async (i: number) =>
+    kept.push(
+      await creator.createWorkflow({
+        info: info(i, workflowType) as never,
+        randomnessSeed: [1, 2, 3, 4],
+        now: Date.now(),
+        showStackTraceSources: false,
+      }),
+    );
+  for (let i = 0; i < 50; i++) await create(i);
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const n = 1000;
+  for (let i = 0; i < n; i++) await create(100 + i);
+  gc();
+  gc();
+  const kb = Math.round((process.memoryUsage().heapUsed - before) / n / 1024);
+  for (const w of kept) await w.dispose();
+  await creator.destroy();
+  return kb;
+}
+
 async function main(): Promise<void> {
   // Alternated three times, so a burst of load on the machine does not favour one side.
   const plain: number[] = [];
@@ -107,6 +146,8 @@ async function main(): Promise<void> {
       msPerWorkflowPreloaded: +best(preloaded).toFixed(2),
       runInContextUsWithTimeout: watchdog.withTimeoutUs,
       runInContextUsWithout: watchdog.withoutUs,
+      heapKbPerRun: await heapPerRun(WORKFLOWS_PATH, [...WORKFLOW_PRELOAD_MODULES], 'orderBinding'),
+      heapKbPerFloorRun: await heapPerRun(path.join(__dirname, 'floor', 'workflows.ts'), [], 'floorMessages'),
     })}\n`,
   );
 }

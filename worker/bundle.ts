@@ -10,8 +10,10 @@ export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows', 'index.
  * Modules evaluated once per worker thread and shared by every workflow run, instead of once per run: the SDK
  * re-evaluates every other module of the bundle for each new run (and after each cache eviction). Only modules
  * without per-workflow state qualify, and the SDK deep-freezes what they export: zod's library (its classes and
- * helpers) does; bindflow's own schema modules do NOT (zod caches into schema objects, which frozen would throw).
- * Measured with `npx tsx bench/sandboxCost.ts`.
+ * helpers) does; bindflow's own schema modules do NOT: zod v3 writes into schema objects as it parses (lazy caches
+ * of object shapes and enum values, which a warm-up could fill before the freeze, but also `lastIndex = 0` on the
+ * RegExp of every `.regex()` check, on each parse), and a frozen one throws. Schemas that only some workflow types
+ * need are built on first use instead (reconcile.ts, unroutedPushes.ts). Measured with `npx tsx bench/sandboxCost.ts`.
  */
 export const WORKFLOW_PRELOAD_MODULES: readonly string[] = [path.resolve(__dirname, 'workflowPreload.ts')];
 

@@ -50,15 +50,22 @@ export const DEFAULT_RECONCILE_PAGES_PER_RUN = 10;
 /** Orphans of one page unbound at once. */
 const UNBIND_CONCURRENCY = 4;
 
-const count = z.number().int().min(0);
-const ReconcileInputSchema = z.object({
-  numberPool: z.array(z.string().min(1).max(32)),
-  graceSeconds: count.optional(),
-  pageSize: z.number().int().min(1).max(1000).optional(),
-  pagesPerRun: z.number().int().min(1).max(1000).optional(),
-  cursor: count.optional(),
-  totals: z.object({ checked: count, orphansUnbound: count, foreign: count, errors: count }).optional(),
-});
+/**
+ * Built on first use: every module of the workflow bundle is evaluated again for each new workflow run (an order
+ * too), and a zod schema object is a few KB that the run would keep for its life.
+ */
+let reconcileInputSchema: ReturnType<typeof buildReconcileInputSchema> | undefined;
+function buildReconcileInputSchema() {
+  const count = z.number().int().min(0);
+  return z.object({
+    numberPool: z.array(z.string().min(1).max(32)),
+    graceSeconds: count.optional(),
+    pageSize: z.number().int().min(1).max(1000).optional(),
+    pagesPerRun: z.number().int().min(1).max(1000).optional(),
+    cursor: count.optional(),
+    totals: z.object({ checked: count, orphansUnbound: count, foreign: count, errors: count }).optional(),
+  });
+}
 
 /** A page's queries at the worker's paced rate take seconds, longer under flow control: heartbeats tell it is alive. */
 const pages = proxyActivities<Pick<BindflowActivities, 'reconcileNumbers'>>({
@@ -68,7 +75,7 @@ const pages = proxyActivities<Pick<BindflowActivities, 'reconcileNumbers'>>({
 });
 
 export async function reconcileBindings(input: ReconcileInput): Promise<ReconcileResult> {
-  const parsed = ReconcileInputSchema.safeParse(input);
+  const parsed = (reconcileInputSchema ??= buildReconcileInputSchema()).safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
     throw ApplicationFailure.nonRetryable(`invalid reconcile input: ${problems.join('; ')}`, 'InvalidInput', {

@@ -60,17 +60,21 @@ interface Kept {
   events: UnroutedEvent[];
 }
 
-const ShardSchema = z.discriminatedUnion('shard', [
-  z.object({ shard: z.literal('order'), orderId: OrderIdSchema }),
-  z.object({
-    shard: z.literal('day'),
-    day: z
-      .string()
-      .regex(DAY_RE, 'must be a UTC date YYYY-MM-DD')
-      .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'must be a real date'),
-  }),
-]);
-export type UnroutedShard = z.infer<typeof ShardSchema>;
+/** Built on first use (see reconcile.ts): an order's run never needs it. */
+let shardSchema: ReturnType<typeof buildShardSchema> | undefined;
+function buildShardSchema() {
+  return z.discriminatedUnion('shard', [
+    z.object({ shard: z.literal('order'), orderId: OrderIdSchema }),
+    z.object({
+      shard: z.literal('day'),
+      day: z
+        .string()
+        .regex(DAY_RE, 'must be a UTC date YYYY-MM-DD')
+        .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'must be a real date'),
+    }),
+  ]);
+}
+export type UnroutedShard = z.infer<ReturnType<typeof buildShardSchema>>;
 
 /** A shard's input: which shard, and what an earlier run of it carried over. */
 export type UnroutedInput = UnroutedShard &
@@ -116,7 +120,7 @@ function keeper(carried: Partial<Kept> | undefined, keepLast: number) {
 
 /** The shards of 0.2: bounded in time and history. */
 async function shardStore(input: UnroutedInput): Promise<void> {
-  const parsed = ShardSchema.safeParse(input);
+  const parsed = (shardSchema ??= buildShardSchema()).safeParse(input);
   if (!parsed.success) {
     // Nothing to keep for a shard that cannot be named; complete rather than wedge (the webhook never sends this).
     return;
