@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { orderBinding } from '../workflows';
 import * as msg from '../workflows/messages';
-import { boundUpdate, type floorMessages } from './floor/workflows';
+import { FLOOR_WORKFLOWS_PATH, startMessageFloor } from './floor/run';
 import {
   createEnvWithSearchAttributes,
   createFakeWorker,
@@ -31,7 +30,7 @@ async function measure(side: 'order' | 'floor'): Promise<void> {
           connection: env.nativeConnection,
           taskQueue: queue,
           workflowBundle: await bundleWorkflowCode({
-            workflowsPath: path.join(__dirname, 'floor', 'workflows.ts'),
+            workflowsPath: FLOOR_WORKFLOWS_PATH,
             logger: new DefaultLogger('WARN'),
           }),
           activities: { noop: async () => undefined },
@@ -49,13 +48,7 @@ async function measure(side: 'order' | 'floor'): Promise<void> {
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),
         })
-      : env.client.workflow.executeUpdateWithStart(boundUpdate, {
-          startWorkflowOperation: new WithStartWorkflowOperation<typeof floorMessages>('floorMessages', {
-            workflowId: id,
-            taskQueue: queue,
-            workflowIdConflictPolicy: 'USE_EXISTING',
-          }),
-        });
+      : startMessageFloor(env.client, queue, id);
   const rows: { runs: number; rssMb: number; cached: number }[] = [];
   try {
     let n = 0;

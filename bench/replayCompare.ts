@@ -1,4 +1,3 @@
-import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { WithStartWorkflowOperation } from '@temporalio/client';
@@ -8,7 +7,8 @@ import { orderBinding } from '../workflows';
 import * as msg from '../workflows/messages';
 import { providerEventsFromPush } from '../workflows/providerEvents';
 import { getWorkflowBundle } from '../worker/bundle';
-import { boundUpdate, eventSignal, releaseUpdate, type floorMessages } from './floor/workflows';
+import { eventSignal, releaseUpdate } from './floor/workflows';
+import { FLOOR_WORKFLOWS_PATH, startMessageFloor } from './floor/run';
 import {
   createEnvWithSearchAttributes,
   createFakeWorker,
@@ -84,7 +84,7 @@ async function recordHistories(): Promise<{
   const orderQueue = taskQueue('replay-order');
   const floorQueue = taskQueue('replay-floor');
   const floorBundle = await bundleWorkflowCode({
-    workflowsPath: path.join(__dirname, 'floor', 'workflows.ts'),
+    workflowsPath: FLOOR_WORKFLOWS_PATH,
     logger: new DefaultLogger('WARN'),
   });
   const orderWorker = await createFakeWorker(env, provider, orderQueue);
@@ -136,13 +136,7 @@ async function recordHistories(): Promise<{
     await order.result();
 
     const floorId = `floormsg-replay-${process.pid}`;
-    await env.client.workflow.executeUpdateWithStart(boundUpdate, {
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof floorMessages>('floorMessages', {
-        workflowId: floorId,
-        taskQueue: floorQueue,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      }),
-    });
+    await startMessageFloor(env.client, floorQueue, floorId);
     const floor = env.client.workflow.getHandle(floorId);
     for (let s = 0; s < 4; s++) await floor.signal(eventSignal, `e${s}`);
     await floor.executeUpdate(releaseUpdate);

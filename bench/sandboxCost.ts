@@ -3,6 +3,7 @@ import vm from 'node:vm';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ReusableVMWorkflowCreator } from '@temporalio/worker/lib/workflow/reusable-vm';
 import { WORKFLOWS_PATH, WORKFLOW_PRELOAD_MODULES } from '../worker/bundle';
+import { FLOOR_WORKFLOWS_PATH } from './floor/run';
 
 // `npx tsx bench/sandboxCost.ts [count]`: CPU per workflow of setting up a workflow in the SDK's reusable V8
 // context (what the worker does for every new run, and again after a cache eviction): the runtime is
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
       runInContextUsWithTimeout: watchdog.withTimeoutUs,
       runInContextUsWithout: watchdog.withoutUs,
       heapKbPerRun: await heapPerRun(WORKFLOWS_PATH, [...WORKFLOW_PRELOAD_MODULES], 'orderBinding'),
-      heapKbPerFloorRun: await heapPerRun(path.join(__dirname, 'floor', 'workflows.ts'), [], 'floorMessages'),
+      heapKbPerFloorRun: await heapPerRun(FLOOR_WORKFLOWS_PATH, [], 'floorMessages'),
     })}\n`,
   );
 }

@@ -13,7 +13,7 @@ export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows', 'index.
  * helpers) does; bindflow's own schema modules do NOT: zod v3 writes into schema objects as it parses (lazy caches
  * of object shapes and enum values, which a warm-up could fill before the freeze, but also `lastIndex = 0` on the
  * RegExp of every `.regex()` check, on each parse), and a frozen one throws. Schemas that only some workflow types
- * need are built on first use instead (reconcile.ts, unroutedPushes.ts). Measured with `npx tsx bench/sandboxCost.ts`.
+ * need are built where they are used instead (reconcile.ts, unroutedPushes.ts). Measured with `npx tsx bench/sandboxCost.ts`.
  */
 export const WORKFLOW_PRELOAD_MODULES: readonly string[] = [path.resolve(__dirname, 'workflowPreload.ts')];
 

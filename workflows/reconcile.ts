@@ -51,11 +51,10 @@ export const DEFAULT_RECONCILE_PAGES_PER_RUN = 10;
 const UNBIND_CONCURRENCY = 4;
 
 /**
- * Built on first use: every module of the workflow bundle is evaluated again for each new workflow run (an order
- * too), and a zod schema object is a few KB that the run would keep for its life.
+ * Built where it is used, once per run: every module of the workflow bundle is evaluated again for each new
+ * workflow run (an order's too), and a module-level schema would be a few KB that every run kept for its life.
  */
-let reconcileInputSchema: ReturnType<typeof buildReconcileInputSchema> | undefined;
-function buildReconcileInputSchema() {
+function reconcileInputSchema() {
   const count = z.number().int().min(0);
   return z.object({
     numberPool: z.array(z.string().min(1).max(32)),
@@ -75,7 +74,7 @@ const pages = proxyActivities<Pick<BindflowActivities, 'reconcileNumbers'>>({
 });
 
 export async function reconcileBindings(input: ReconcileInput): Promise<ReconcileResult> {
-  const parsed = (reconcileInputSchema ??= buildReconcileInputSchema()).safeParse(input);
+  const parsed = reconcileInputSchema().safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`);
     throw ApplicationFailure.nonRetryable(`invalid reconcile input: ${problems.join('; ')}`, 'InvalidInput', {

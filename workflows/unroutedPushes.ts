@@ -60,9 +60,8 @@ interface Kept {
   events: UnroutedEvent[];
 }
 
-/** Built on first use (see reconcile.ts): an order's run never needs it. */
-let shardSchema: ReturnType<typeof buildShardSchema> | undefined;
-function buildShardSchema() {
+/** Built where it is used, once per run (see reconcile.ts): an order's run never needs it. */
+function shardSchema() {
   return z.discriminatedUnion('shard', [
     z.object({ shard: z.literal('order'), orderId: OrderIdSchema }),
     z.object({
@@ -74,7 +73,7 @@ function buildShardSchema() {
     }),
   ]);
 }
-export type UnroutedShard = z.infer<ReturnType<typeof buildShardSchema>>;
+export type UnroutedShard = z.infer<ReturnType<typeof shardSchema>>;
 
 /** A shard's input: which shard, and what an earlier run of it carried over. */
 export type UnroutedInput = UnroutedShard &
@@ -120,7 +119,7 @@ function keeper(carried: Partial<Kept> | undefined, keepLast: number) {
 
 /** The shards of 0.2: bounded in time and history. */
 async function shardStore(input: UnroutedInput): Promise<void> {
-  const parsed = (shardSchema ??= buildShardSchema()).safeParse(input);
+  const parsed = shardSchema().safeParse(input);
   if (!parsed.success) {
     // Nothing to keep for a shard that cannot be named; complete rather than wedge (the webhook never sends this).
     return;

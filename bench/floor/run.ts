@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import { boundUpdate, eventSignal, releaseUpdate, type floorMessages } from './workflows';
 import { closedLoop, summarize, type LatencySummary } from '../stats';
@@ -35,6 +36,20 @@ export async function runFloor(
   };
 }
 
+/** The floor's workflow module (floorOrder, floorMessages), for a worker or a bundle of its own. */
+export const FLOOR_WORKFLOWS_PATH = path.join(__dirname, 'workflows.ts');
+
+/** Starts a message-shaped floor run and returns once it is past its first update (two activities ran). */
+export function startMessageFloor(client: Client, taskQueue: string, workflowId: string): Promise<number> {
+  return client.workflow.executeUpdateWithStart(boundUpdate, {
+    startWorkflowOperation: new WithStartWorkflowOperation<typeof floorMessages>('floorMessages', {
+      workflowId,
+      taskQueue,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    }),
+  });
+}
+
 /** The message-shaped floor: Update-with-Start until two activities ran, one signal per signalled push, a release update. */
 export async function runMessageFloor(
   client: Client,
@@ -45,13 +60,7 @@ export async function runMessageFloor(
   const wall = await closedLoop(opts.total, opts.concurrency, async (i) => {
     const workflowId = `floormsg-${opts.run}-${i}`;
     const t0 = performance.now();
-    await client.workflow.executeUpdateWithStart(boundUpdate, {
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof floorMessages>('floorMessages', {
-        workflowId,
-        taskQueue,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      }),
-    });
+    await startMessageFloor(client, taskQueue, workflowId);
     latencies.push(performance.now() - t0);
     const handle = client.workflow.getHandle(workflowId);
     for (let s = 0; s < opts.signals; s++) await handle.signal(eventSignal, `e${s}`);

@@ -64,10 +64,9 @@ test('continues as new after thousands of events, keeping the binding, its calls
   const firstRunId = (await handle.describe()).runId;
   const extended = await handle.executeUpdate(msg.extend, { args: [{ durationSeconds: 3600 }] });
 
-  // Each signal adds at least one history event; duplicates are sent too and must not count. 4200 signals one
-  // after the other, and the waits below for a continue-as-new that the time-skipping server keeps refusing while
-  // signals race it: 55 s in one CI run, 199 s in the next on the same machine and code, every other file within
-  // 20% of its time. Hence the generous bound; it measures nothing about speed.
+  // Each signal adds at least one history event; duplicates are sent too and must not count. The test's bound
+  // is generous (the waits below for a continue-as-new that the time-skipping server refuses while signals race
+  // it vary from run to run); it measures nothing about speed.
   const signals = CAN_AFTER + 200;
   for (let i = 0; i < signals; i++) {
     await handle.signal(msg.providerEvents, callEvents(i % 250, bound.subscriptionId!));
