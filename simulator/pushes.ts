@@ -1,6 +1,11 @@
 // Pushes from the platform to the customer: signed with X-AKSK, POSTed as JSON, retried after the
 // platform's schedule (scaled by the simulated clock) until the receiver answers HTTP 200. Every
 // attempt is kept so tests and operators can see exactly what was delivered and what was answered.
+//
+// Delivery [simulator's choice; the platform documents no order]: the pushes of one call go one at a time, in the
+// order the call produced them (callin → … → disconnect), and a call record waits for the earlier pushes of every
+// call it holds; pushes of different calls go concurrently (at most MAX_IN_FLIGHT at once), as a platform pushing
+// from many nodes does. A push waiting for its retry holds nothing up.
 
 import { request } from 'undici';
 import type { CallEventPush, FeePush, FeeRecord } from '../provider/schemas';
@@ -16,6 +21,8 @@ const ATTEMPT_TIMEOUT_MS = 10_000;
 const ANSWER_KEEP_CHARS = 500;
 /** Finished pushes kept for GET /_sim/pushes; older ones are forgotten so a long run stays small. */
 const MAX_FINISHED = 5000;
+/** Push attempts under way at once, across calls. */
+export const MAX_IN_FLIGHT = 32;
 
 export type PushBody = CallEventPush | FeePush;
 
@@ -44,6 +51,16 @@ export interface PushEntry {
 
 interface Internal extends PushEntry {
   dueAt: number | null;
+  /** The calls (sessionIds) this push belongs to: one for a call event, each record's for a call record push. */
+  lanes: string[];
+}
+
+function lanesOf(body: PushBody, id: string): string[] {
+  if (body.eventType === 'fee') {
+    const sessions = (body as FeePush).feeLst.map((r) => r.sessionId ?? `icid:${r.icid}`);
+    return sessions.length ? [...new Set(sessions)] : [id];
+  }
+  return [(body as CallEventPush).statusInfo.sessionId];
 }
 
 export interface PushQueueOptions {
@@ -58,14 +75,21 @@ export interface PushQueueOptions {
 
 export class PushQueue {
   private entries: Internal[] = [];
+  /** Entries with an attempt to come (due now or later), in creation order. */
+  private pending: Internal[] = [];
+  private finishedCount = 0;
   private seq = 0;
-  private running: Promise<void> | null = null;
+  /** Attempts under way, and the calls they hold. */
+  private readonly inFlight = new Map<Internal, Promise<void>>();
+  private readonly busyLanes = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private feeBuffer: FeeRecord[] = [];
   private feeTimer: NodeJS.Timeout | null = null;
   private readonly retryMinutes: number[];
   private readonly feeBatchMs: number;
   pushUrl: string;
+  /** Told of every attempt's answer (the benchmark counts accepted pushes without sitting inside the receiver). */
+  onAnswered: ((body: PushBody, status: number | undefined) => void) | null = null;
 
   constructor(private readonly opts: PushQueueOptions) {
     this.retryMinutes = opts.retryMinutes ?? DEFAULT_RETRY_MINUTES;
@@ -85,7 +109,7 @@ export class PushQueue {
     if (this.feeTimer) clearTimeout(this.feeTimer);
     this.timer = null;
     this.feeTimer = null;
-    await this.running;
+    await Promise.all(this.inFlight.values());
   }
 
   list(): PushEntry[] {
@@ -94,6 +118,8 @@ export class PushQueue {
 
   reset(): void {
     this.entries = [];
+    this.pending = [];
+    this.finishedCount = 0;
     this.feeBuffer = [];
     if (this.feeTimer) clearTimeout(this.feeTimer);
     this.feeTimer = null;
@@ -101,8 +127,9 @@ export class PushQueue {
 
   enqueue(body: PushBody): PushEntry {
     const now = this.opts.clock.now();
+    const id = `push-${++this.seq}`;
     const entry: Internal = {
-      id: `push-${++this.seq}`,
+      id,
       eventType: body.eventType,
       body,
       url: this.pushUrl,
@@ -111,8 +138,10 @@ export class PushQueue {
       nextAttemptAt: new Date(now).toISOString(),
       dueAt: now,
       attempts: [],
+      lanes: lanesOf(body, id),
     };
     this.entries.push(entry);
+    this.pending.push(entry);
     this.kick();
     return entry;
   }
@@ -140,33 +169,47 @@ export class PushQueue {
   async settle(): Promise<void> {
     this.flushFees();
     for (;;) {
-      if (this.running) await this.running;
-      if (!this.nextDue()) return;
       this.kick();
+      if (this.inFlight.size === 0) return; // nothing under way after a kick: nothing is due
+      await Promise.race(this.inFlight.values());
     }
   }
 
-  /** Starts a delivery pass unless one is running; deliveries are sequential to keep event order. */
+  /** Starts every due attempt that its calls' order and MAX_IN_FLIGHT allow. */
   kick(): void {
-    if (this.running || !this.nextDue()) return;
-    this.running = this.deliverDue().finally(() => {
-      this.running = null;
-    });
-  }
-
-  private pruneFinished(): void {
-    let excess = this.entries.filter((e) => e.dueAt === null).length - MAX_FINISHED;
-    if (excess <= 0) return;
-    this.entries = this.entries.filter((e) => e.dueAt !== null || excess-- <= 0);
-  }
-
-  private nextDue(): Internal | undefined {
+    if (this.inFlight.size >= MAX_IN_FLIGHT) return;
     const now = this.opts.clock.now();
-    return this.entries.find((e) => e.dueAt !== null && e.dueAt <= now);
+    // A call busy with an attempt, or with an earlier push due and still waiting, holds its later pushes back.
+    const held = new Set(this.busyLanes);
+    for (const e of this.pending) {
+      if (e.dueAt === null || e.dueAt > now || this.inFlight.has(e)) continue;
+      if (e.lanes.some((l) => held.has(l))) {
+        for (const l of e.lanes) held.add(l);
+        continue;
+      }
+      for (const l of e.lanes) {
+        held.add(l);
+        this.busyLanes.add(l);
+      }
+      const run = this.attempt(e)
+        .catch((err: unknown) => this.opts.log.error('push attempt failed', { push: e.id, err }))
+        .finally(() => {
+          this.inFlight.delete(e);
+          for (const l of e.lanes) this.busyLanes.delete(l);
+          this.kick();
+        });
+      this.inFlight.set(e, run);
+      if (this.inFlight.size >= MAX_IN_FLIGHT) return;
+    }
   }
 
-  private async deliverDue(): Promise<void> {
-    for (let e = this.nextDue(); e; e = this.nextDue()) await this.attempt(e);
+  /** Forgets the oldest finished pushes past MAX_FINISHED (in batches, so a long run stays cheap). */
+  private pruneFinished(): void {
+    this.finishedCount++;
+    if (this.finishedCount <= MAX_FINISHED + MAX_FINISHED / 10) return;
+    let excess = this.finishedCount - MAX_FINISHED;
+    this.entries = this.entries.filter((e) => e.dueAt !== null || excess-- <= 0);
+    this.finishedCount = MAX_FINISHED;
   }
 
   private async attempt(entry: Internal): Promise<void> {
@@ -192,6 +235,11 @@ export class PushQueue {
       attempt.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     }
     entry.attempts.push(attempt);
+    try {
+      this.onAnswered?.(entry.body, attempt.status);
+    } catch {
+      // an observer's failure is not the push's
+    }
     const now = this.opts.clock.now();
     if (attempt.status === 200) {
       entry.state = 'delivered';
@@ -206,7 +254,10 @@ export class PushQueue {
       }
     }
     entry.nextAttemptAt = entry.dueAt === null ? null : new Date(entry.dueAt).toISOString();
-    if (entry.dueAt === null) this.pruneFinished();
+    if (entry.dueAt === null) {
+      this.pending = this.pending.filter((e) => e !== entry);
+      this.pruneFinished();
+    }
     this.opts.log.info('push attempt', {
       push: entry.id,
       eventType: entry.eventType,
