@@ -100,6 +100,44 @@ export function spawnBindflowWorker(env: BindflowWorkerEnv, timeoutMs = 90_000):
   return track(proc, '"worker started"', timeoutMs);
 }
 
+export interface BindflowApiEnv {
+  address: string;
+  taskQueue: string;
+  port: number;
+  apiToken: string;
+  appKey: string;
+  appSecret: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  extraEnv?: Record<string, string>;
+}
+
+/**
+ * `node bin/bindflow.js api`, exactly as operators run it (HTTP API and provider webhook on one port); ready once
+ * it logs "API listening". Its own process, so its CPU is read apart from the simulator's and the load generator's.
+ */
+export function spawnBindflowApi(env: BindflowApiEnv, timeoutMs = 90_000): Promise<ChildWorker> {
+  const nodeArgs = cpuProfileNodeArgs('api');
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'bindflow.js'), 'api'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: env.address,
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: env.taskQueue,
+      BINDFLOW_HOST: '127.0.0.1',
+      BINDFLOW_PORT: String(env.port),
+      BINDFLOW_API_TOKEN: env.apiToken,
+      PRIVATENUMBER_APP_KEY: env.appKey,
+      PRIVATENUMBER_APP_SECRET: env.appSecret,
+      BINDFLOW_LOG_LEVEL: env.logLevel ?? 'info',
+      BINDFLOW_PAYLOAD_KEY: '',
+      ...env.extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return track(proc, '"API listening"', timeoutMs);
+}
+
 /** The floor's worker: bare workflow and no-op activities, same concurrency settings as bindflow's. */
 export function spawnFloorWorker(address: string, taskQueue: string, timeoutMs = 90_000): Promise<ChildWorker> {
   const nodeArgs = cpuProfileNodeArgs('floor-worker');

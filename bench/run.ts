@@ -24,7 +24,8 @@ const SIGNALS_PER_CALL =
 // Knobs (environment): BENCH_QUICK=1 (under 3 minutes), BENCH_CONCURRENCY, BENCH_ORDERS, BENCH_ROUNDS,
 // BENCH_SQLITE_SYNC (OFF|NORMAL|FULL), BENCH_DEV_ARGS (extra `temporal server start-dev` arguments),
 // BENCH_WEBHOOK_PUSHES, BENCH_CPU_PROF=<dir> (CPU profiles: bench/profile.ts), BENCH_RECONCILE=on (the worker
-// keeps its reconciliation schedule), BINDFLOW_CALL_EVENTS=all|final (as the API reads it), BENCH_ENGINE=dev|cluster|both (the dev server, temporal-server on PostgreSQL, or
+// keeps its reconciliation schedule), BENCH_API=inprocess (the API inside this process, with the simulator and the
+// load generator, as before 2026-12-02; default: `bindflow api` as a child process of its own), BINDFLOW_CALL_EVENTS=all|final (as the API reads it), BENCH_ENGINE=dev|cluster|both (the dev server, temporal-server on PostgreSQL, or
 // both one after the other in one run, then a last JSON line comparing them).
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -34,6 +35,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 2));
 const HALF_LOAD_SECONDS = QUICK ? 12 : 30;
 const WEBHOOK_PUSHES = Number(process.env.BENCH_WEBHOOK_PUSHES ?? (QUICK ? 600 : 3000));
 const WEBHOOK_CONCURRENCY = 32;
+/** The API in this process (its CPU then mixed with the simulator's and the load generator's) or in its own. */
+const API_IN_PROCESS = process.env.BENCH_API === 'inprocess';
 const SYNC = (process.env.BENCH_SQLITE_SYNC ?? 'OFF') as 'OFF' | 'NORMAL' | 'FULL';
 /** BENCH_DB=memory runs the dev server on its in-memory database (reference point; nothing survives). */
 const IN_MEMORY = process.env.BENCH_DB === 'memory';
@@ -104,6 +107,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
     synchronous: SYNC,
     inMemory: IN_MEMORY,
     extraArgs: ['--metrics-port', String(metricsPort), ...devArgs],
+    apiProcess: !API_IN_PROCESS,
     ...(cluster ? { address: cluster.address } : {}),
   });
   const floorQueue = `floor-${tag}`;
@@ -135,7 +139,10 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
         ...(cluster ? cluster.pids : { temporal: stack.server.pid }),
         worker: stack.worker.pid,
         floorWorker: floorWorker.pid,
+        // The simulator and the load generator (and the API with BENCH_API=inprocess); for the floors, the load
+        // generator, which makes the Temporal client calls an API would.
         benchProcess: process.pid,
+        ...(stack.api.proc ? { api: stack.api.proc.pid } : {}),
       };
       const { value: floor, cpu: floorCpu } = await measureCpu(pids, () =>
         runFloor(client, floorQueue, {
@@ -282,6 +289,12 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
       cpuMsPerOrder: cpuPerOrder,
       cpuMsPerFloorWorkflow: cpuPerFloor,
       cpuMsPerMessageFloorWorkflow: cpuPerMsgFloor,
+      apiInProcess: API_IN_PROCESS,
+      // The issue-15 goals: bindflow's worker against the message-shaped floor's worker (≤ 1.25), and the API
+      // against the floor's load generator, which makes the same Temporal calls with no HTTP in between (≤ 2).
+      workerCpuToMessageFloorWorker: round(cpuPerOrder.worker / cpuPerMsgFloor.floorWorker),
+      apiCpuToMessageFloorClient:
+        cpuPerOrder.api === undefined ? null : round(cpuPerOrder.api / cpuPerMsgFloor.benchProcess),
       workerPeakRssMb: mem?.peakRssMb ?? null,
       bindingsLeftAtProvider: leftAtProvider,
       loadAverage: loadAverage(),

@@ -9,14 +9,17 @@ import { createLogger } from '../lib/log';
 import { freePort } from '../lib/ports';
 import { startDevServer, type RunningServer } from '../lib/temporalServer';
 import { startSimulator, type Simulator } from '../simulator';
-import { spawnBindflowWorker, type ChildWorker } from './processes';
+import { spawnBindflowApi, spawnBindflowWorker, type ChildWorker } from './processes';
 import { profileThisProcess } from './profile';
 
 // The whole local stack for the benchmark and the drills, on free ports: a dev server on a file database
-// in a temp dir, the simulator (in this process), the real worker as a child process, and the real API
-// (in this process, so the load generator can see which pushes it accepted).
+// in a temp dir, the simulator (in this process), the real worker as a child process, and the real API: in this
+// process (the drills, which reach into it), or as `bindflow api` in a child process of its own (`apiProcess`, the
+// benchmark: its CPU then reads apart from the simulator's and the load generator's). Either way the simulator
+// tells the tracker which pushes were answered 200.
 
-export const BENCH_TOKEN = 'bench-token';
+/** The API's bearer token in the benchmark and the drills (`bindflow api` wants at least 16 characters). */
+export const BENCH_TOKEN = 'bench-token-not-secret';
 export const SIM_APP = { appKey: 'sim-app-key', appSecret: 'sim-app-secret' };
 export const AREA = '0755';
 
@@ -101,7 +104,11 @@ export class SessionTracker {
 
 export interface ApiHandle {
   url: string;
-  app: FastifyInstance;
+  /** The API's fastify app when it runs in this process. */
+  app?: FastifyInstance;
+  /** The API's process when it runs in a child (`apiProcess`). */
+  proc?: ChildWorker;
+  /** A Temporal client of this process (the API's own when it runs here). */
   client: Client;
   connection: Connection;
   close(): Promise<void>;
@@ -111,7 +118,6 @@ export interface ApiHandle {
 export async function startApi(opts: {
   address: string;
   taskQueue: string;
-  tracker?: SessionTracker;
   bindPatienceMs?: number;
 }): Promise<ApiHandle> {
   const connection = await Connection.connect({ address: opts.address });
@@ -127,11 +133,6 @@ export async function startApi(opts: {
     // BINDFLOW_CALL_EVENTS=final npm run bench measures the webhook handing only disconnects to orders.
     callEvents: process.env.BINDFLOW_CALL_EVENTS === 'final' ? 'final' : 'all',
   });
-  const tracker = opts.tracker;
-  if (tracker)
-    app.addHook('onResponse', async (req, reply) => {
-      if (reply.statusCode === 200 && req.method === 'POST' && req.url === WEBHOOK_PATH) tracker.observe(req.body);
-    });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     url,
@@ -140,6 +141,32 @@ export async function startApi(opts: {
     connection,
     close: async () => {
       await app.close();
+      await connection.close();
+    },
+  };
+}
+
+/** `bindflow api` as a child process on a free port, with a client of this process for the benchmark's reads. */
+async function startApiProcess(opts: { address: string; taskQueue: string; simUrl: string }): Promise<ApiHandle> {
+  const port = await freePort();
+  const proc = await spawnBindflowApi({
+    address: opts.address,
+    taskQueue: opts.taskQueue,
+    port,
+    apiToken: BENCH_TOKEN,
+    ...SIM_APP,
+    // The simulator's public AK/SK are refused unless the API is told it talks to the simulator.
+    extraEnv: { PRIVATENUMBER_BASE_URL: opts.simUrl },
+    // BINDFLOW_CALL_EVENTS (the benchmark's setting) reaches the child with the rest of the environment.
+  });
+  const connection = await Connection.connect({ address: opts.address });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    proc,
+    client: new Client({ connection }),
+    connection,
+    close: async () => {
+      await proc.stop('SIGTERM');
       await connection.close();
     },
   };
@@ -166,6 +193,8 @@ export interface BenchStackOptions extends DevServerTuning {
   workerLogLevel?: 'debug' | 'info' | 'warn' | 'error';
   workerEnv?: Record<string, string>;
   bindPatienceMs?: number;
+  /** The API as `bindflow api` in a child process (the benchmark) instead of in this process (the drills). */
+  apiProcess?: boolean;
   /** Use this running server instead of starting one (jest's global dev server). */
   address?: string;
 }
@@ -186,7 +215,12 @@ export async function startBenchStack(opts: BenchStackOptions): Promise<BenchSta
     rateLimit: opts.simRateLimit ?? { perSecond: 100_000, burst: 100_000 },
     logger: createLogger('simulator', {}, () => undefined),
   });
-  const api = await startApi({ address: server.address, taskQueue, tracker, bindPatienceMs: opts.bindPatienceMs });
+  sim.core.pushes.onAnswered = (body, status) => {
+    if (status === 200) tracker.observe(body);
+  };
+  const api = opts.apiProcess
+    ? await startApiProcess({ address: server.address, taskQueue, simUrl: sim.url })
+    : await startApi({ address: server.address, taskQueue, bindPatienceMs: opts.bindPatienceMs });
   sim.setPushUrl(`${api.url}${WEBHOOK_PATH}`);
   const spawnWorker = async () =>
     spawnBindflowWorker({
