@@ -1,8 +1,9 @@
 import { Client } from '@temporalio/client';
 import { freePort } from '../lib/ports';
 import { countHistory, diffCounters, scrapeActions } from './cost';
-import { runFloor, runMessageFloor, type FloorResult } from './floor/run';
-import { PUSH_ITEMS_PER_CALL, runOneOrder, httpAgent, api } from './orders';
+import { runFloor, runMessageFloor, runOrderFloor, type FloorResult } from './floor/run';
+import { EnvSchema } from '../lib/config';
+import { ORDER_DURATION_SECONDS, PUSH_ITEMS_PER_CALL, runOneOrder, httpAgent, api } from './orders';
 import { spawnFloorWorker } from './processes';
 import { startBenchStack, partiesOf, type BenchStack } from './stack';
 import { closedLoop, loadAverage, measureCpu, round, summarize, type LatencySummary } from './stats';
@@ -40,6 +41,10 @@ const API_IN_PROCESS = process.env.BENCH_API === 'inprocess';
 const SYNC = (process.env.BENCH_SQLITE_SYNC ?? 'OFF') as 'OFF' | 'NORMAL' | 'FULL';
 /** BENCH_DB=memory runs the dev server on its in-memory database (reference point; nothing survives). */
 const IN_MEMORY = process.env.BENCH_DB === 'memory';
+/** The late-events window of the benchmark's orders (the API reads BINDFLOW_LATE_EVENTS_GRACE), for the order-shaped floor. */
+const LATE_EVENTS_WINDOW_SECONDS = EnvSchema.shape.BINDFLOW_LATE_EVENTS_GRACE.parse(
+  process.env.BINDFLOW_LATE_EVENTS_GRACE || undefined,
+);
 /** bindAx, bindYb, unbind: the activity calls of one order without a recording or a callback URL. */
 const ACTIVITIES_PER_ORDER = 3;
 
@@ -133,7 +138,9 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
     let cpuPerOrder: Record<string, number> = {};
     let cpuPerFloor: Record<string, number> = {};
     let cpuPerMsgFloor: Record<string, number> = {};
+    let cpuPerOrderFloor: Record<string, number> = {};
     const msgFloors: FloorResult[] = [];
+    const orderFloors: FloorResult[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const pids: Record<string, number> = {
         ...(cluster ? cluster.pids : { temporal: stack.server.pid }),
@@ -171,6 +178,24 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
           `p99 ${msgFloor.latencyMs.p99} ms; CPU s ${JSON.stringify(msgCpu)}`,
       );
       cpuPerMsgFloor = Object.fromEntries(Object.entries(msgCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
+      const { value: orderFloor, cpu: orderFloorCpu } = await measureCpu(pids, () =>
+        runOrderFloor(client, floorQueue, {
+          total: ORDERS,
+          concurrency: CONCURRENCY,
+          signals: SIGNALS_PER_CALL,
+          run: `${tag}r${r}`,
+          expirySeconds: ORDER_DURATION_SECONDS,
+          windowSeconds: LATE_EVENTS_WINDOW_SECONDS,
+        }),
+      );
+      orderFloors.push(orderFloor);
+      say(
+        `order-shaped floor round ${r + 1}: ${orderFloor.perSecond} workflows/s, bound p50 ${orderFloor.latencyMs.p50} ` +
+          `p99 ${orderFloor.latencyMs.p99} ms; CPU s ${JSON.stringify(orderFloorCpu)}`,
+      );
+      cpuPerOrderFloor = Object.fromEntries(
+        Object.entries(orderFloorCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]),
+      );
       // The server reports metrics on an interval: let the previous phase's counts land first.
       await sleep(2000);
       const before = await scrapeActions(metricsPort);
@@ -194,6 +219,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
     const floorPerSecond = round(mean(floors.map((f) => f.perSecond)));
     const ordersPerSecond = round(mean(orderRuns.map((o) => o.perSecond)));
     const msgFloorPerSecond = round(mean(msgFloors.map((f) => f.perSecond)));
+    const orderFloorPerSecond = round(mean(orderFloors.map((f) => f.perSecond)));
     const peak = orderRuns[orderRuns.length - 1];
 
     const half = await runAtRate(stack, 50, ordersPerSecond / 2, HALF_LOAD_SECONDS, `half${tag}`);
@@ -230,8 +256,12 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
     const history = await countHistory(client, `binding-${sampleOrderId}`);
     const floorHistory = await countHistory(client, `floor-${tag}r0-0`);
     const msgFloorHistory = await countHistory(client, `floormsg-${tag}r0-0`);
+    const orderFloorHistory = await countHistory(client, `floorord-${tag}r0-0`);
     say(`history of one order (${sampleOrderId}): ${history.total} events ${JSON.stringify(history.byType)}`);
-    say(`history of one floor workflow: ${floorHistory.total} events; message floor: ${msgFloorHistory.total} events`);
+    say(
+      `history of one floor workflow: ${floorHistory.total} events; message floor: ${msgFloorHistory.total} events; ` +
+        `order-shaped floor: ${orderFloorHistory.total} events, ${orderFloorHistory.actions} billable actions`,
+    );
     const serverActions = Object.values(actionsDelta).reduce((a, b) => a + b, 0);
     // Neither queries nor heartbeats are in the history: the server's metric counts them.
     const heartbeatsPerOrder = round((actionsDelta.RecordActivityTaskHeartbeat ?? 0) / ORDERS, 1);
@@ -264,6 +294,8 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
       ratioToFloor: round(ordersPerSecond / floorPerSecond),
       messageFloorOrdersPerSecond: msgFloorPerSecond,
       ratioToMessageFloor: round(ordersPerSecond / msgFloorPerSecond),
+      orderFloorOrdersPerSecond: orderFloorPerSecond,
+      ratioToOrderFloor: round(ordersPerSecond / orderFloorPerSecond),
       p50BoundMs: peak.boundMs.p50,
       p95BoundMs: peak.boundMs.p95,
       p99BoundMs: peak.boundMs.p99,
@@ -281,6 +313,8 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
       historyBytesByType: history.bytesByType,
       floorHistoryEvents: floorHistory.total,
       messageFloorHistoryEvents: msgFloorHistory.total,
+      orderFloorHistoryEvents: orderFloorHistory.total,
+      orderFloorBillableActions: orderFloorHistory.actions,
       // History-visible actions + the PUT's query + heartbeats (not in the history; from the server's metric).
       billableActionsPerOrder: round(history.actions + queriesPerOrder + heartbeatsPerOrder, 1),
       queriesPerOrder,
@@ -289,12 +323,18 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
       cpuMsPerOrder: cpuPerOrder,
       cpuMsPerFloorWorkflow: cpuPerFloor,
       cpuMsPerMessageFloorWorkflow: cpuPerMsgFloor,
+      cpuMsPerOrderFloorWorkflow: cpuPerOrderFloor,
       apiInProcess: API_IN_PROCESS,
       // The issue-15 goals: bindflow's worker against the message-shaped floor's worker (≤ 1.25), and the API
       // against the floor's load generator, which makes the same Temporal calls with no HTTP in between (≤ 2).
       workerCpuToMessageFloorWorker: round(cpuPerOrder.worker / cpuPerMsgFloor.floorWorker),
       apiCpuToMessageFloorClient:
         cpuPerOrder.api === undefined ? null : round(cpuPerOrder.api / cpuPerMsgFloor.benchProcess),
+      // The same against the order-shaped floor (timers, upserts and the late-events window as an order has them).
+      temporalCpuToOrderFloor: round(cpuPerOrder.temporal / cpuPerOrderFloor.temporal),
+      workerCpuToOrderFloorWorker: round(cpuPerOrder.worker / cpuPerOrderFloor.floorWorker),
+      apiCpuToOrderFloorClient:
+        cpuPerOrder.api === undefined ? null : round(cpuPerOrder.api / cpuPerOrderFloor.benchProcess),
       workerPeakRssMb: mem?.peakRssMb ?? null,
       bindingsLeftAtProvider: leftAtProvider,
       loadAverage: loadAverage(),

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import { boundUpdate, eventSignal, releaseUpdate, type floorMessages } from './workflows';
+import { boundUpdate, eventSignal, releaseUpdate, type floorMessages, type floorOrderShaped } from './workflows';
+import * as sa from '../../workflows/searchAttributes';
 import { closedLoop, summarize, type LatencySummary } from '../stats';
 
 // Drives the floor: `total` bare workflows of `activities` no-op activities each, `concurrency` at a time,
@@ -61,6 +62,52 @@ export async function runMessageFloor(
     const workflowId = `floormsg-${opts.run}-${i}`;
     const t0 = performance.now();
     await startMessageFloor(client, taskQueue, workflowId);
+    latencies.push(performance.now() - t0);
+    const handle = client.workflow.getHandle(workflowId);
+    for (let s = 0; s < opts.signals; s++) await handle.signal(eventSignal, `e${s}`);
+    await handle.executeUpdate(releaseUpdate);
+  });
+  return {
+    workflows: opts.total,
+    concurrency: opts.concurrency,
+    perSecond: Math.round((opts.total / wall) * 1000 * 100) / 100,
+    latencyMs: summarize(latencies),
+  };
+}
+
+/**
+ * The order-shaped floor (see floorOrderShaped): the message-shaped floor's calls, its run started with an order's
+ * search attributes, held open for the same late-events window after the release.
+ */
+export async function runOrderFloor(
+  client: Client,
+  taskQueue: string,
+  opts: {
+    total: number;
+    concurrency: number;
+    signals: number;
+    run: string;
+    expirySeconds: number;
+    windowSeconds: number;
+  },
+): Promise<FloorResult> {
+  const latencies: number[] = [];
+  const wall = await closedLoop(opts.total, opts.concurrency, async (i) => {
+    const workflowId = `floorord-${opts.run}-${i}`;
+    const t0 = performance.now();
+    await client.workflow.executeUpdateWithStart(boundUpdate, {
+      startWorkflowOperation: new WithStartWorkflowOperation<typeof floorOrderShaped>('floorOrderShaped', {
+        workflowId,
+        taskQueue,
+        args: [{ orderId: workflowId, expirySeconds: opts.expirySeconds, windowSeconds: opts.windowSeconds }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [
+          { key: sa.OrderId, value: workflowId },
+          { key: sa.BindingState, value: 'binding' },
+          { key: sa.AreaCode, value: '0755' },
+        ],
+      }),
+    });
     latencies.push(performance.now() - t0);
     const handle = client.workflow.getHandle(workflowId);
     for (let s = 0; s < opts.signals; s++) await handle.signal(eventSignal, `e${s}`);

@@ -5,7 +5,10 @@ import {
   defineUpdate,
   proxyActivities,
   setHandler,
+  sleep,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
+import * as sa from '../../workflows/searchAttributes';
 
 // The Temporal floor: a workflow doing nothing but `count` sequential no-op activities, the same number
 // of activity calls as one bindflow order (bindAx, bindYb, unbind). Nothing here can be made cheaper.
@@ -48,5 +51,52 @@ export async function floorMessages(): Promise<number> {
   await noop();
   activitiesDone++;
   await condition(allHandlersFinished);
+  return events;
+}
+
+// The order-shaped floor: the message-shaped floor plus the engine work an order's lifecycle itself needs, still
+// with none of bindflow's code: search attributes given at start, one upsert once bound (the same attributes as
+// an order's), an expiry timer that the release cancels, one upsert once released, and a late-events window timer
+// during which the run stays open. Its billable actions per run equal an order's less the patch (bindflow's own
+// versioning); the distance between this and bindflow is bindflow's code, not the engine work it asks for.
+
+export interface OrderFloorInput {
+  orderId: string;
+  expirySeconds: number;
+  windowSeconds: number;
+}
+
+export async function floorOrderShaped(input: OrderFloorInput): Promise<number> {
+  let activitiesDone = 0;
+  let events = 0;
+  let released = false;
+  setHandler(boundUpdate, async () => {
+    await condition(() => activitiesDone >= 2);
+    return activitiesDone;
+  });
+  setHandler(eventSignal, () => void events++);
+  setHandler(releaseUpdate, async () => {
+    released = true;
+    await condition(() => activitiesDone >= 3);
+    return events;
+  });
+  await noop();
+  activitiesDone++;
+  await noop();
+  const expiresAt = new Date(Date.now() + input.expirySeconds * 1000);
+  upsertSearchAttributes([
+    { key: sa.BindingState, value: 'bound' },
+    { key: sa.SubscriptionId, value: `floor-sub-${input.orderId}` },
+    { key: sa.PrivacyNumberX, value: '+8675500000000' },
+    { key: sa.PrivacyNumbersY, value: ['+8675500000001'] },
+    { key: sa.ExpiresAt, value: expiresAt },
+  ]);
+  activitiesDone++;
+  await condition(() => released, input.expirySeconds * 1000);
+  await noop();
+  activitiesDone++;
+  upsertSearchAttributes([{ key: sa.BindingState, value: 'released' }]);
+  await condition(allHandlersFinished);
+  await sleep(input.windowSeconds * 1000);
   return events;
 }
