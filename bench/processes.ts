@@ -65,77 +65,82 @@ function track(proc: ChildProcess, readyText: string, timeoutMs: number): Promis
   });
 }
 
-export interface BindflowWorkerEnv {
+/** What every `bindflow` process of the stack gets: its Temporal server and task queue, its log level, no codec. */
+interface BindflowProcessEnv {
   address: string;
   taskQueue: string;
-  providerUrl: string;
-  numberPool: string[];
-  metricsPort: number;
-  logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  extraEnv?: Record<string, string>;
-}
-
-/** `node bin/bindflow.js worker`, exactly as operators run it; ready once it logs "worker started". */
-export function spawnBindflowWorker(env: BindflowWorkerEnv, timeoutMs = 90_000): Promise<ChildWorker> {
-  // BENCH_CPU_PROF=<dir>: `node --cpu-prof`, written on the graceful SIGTERM stop (see bench/profile.ts).
-  const nodeArgs = cpuProfileNodeArgs('worker');
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'bindflow.js'), 'worker'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: env.address,
-      TEMPORAL_NAMESPACE: 'default',
-      TEMPORAL_TASK_QUEUE: env.taskQueue,
-      PRIVATENUMBER_BASE_URL: env.providerUrl,
-      PRIVATENUMBER_APP_KEY: 'sim-app-key',
-      PRIVATENUMBER_APP_SECRET: 'sim-app-secret',
-      PRIVATENUMBER_NUMBER_POOL: env.numberPool.join(','),
-      BINDFLOW_METRICS_PORT: String(env.metricsPort),
-      BINDFLOW_LOG_LEVEL: env.logLevel ?? 'info',
-      BINDFLOW_PAYLOAD_KEY: '',
-      ...env.extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return track(proc, '"worker started"', timeoutMs);
-}
-
-export interface BindflowApiEnv {
-  address: string;
-  taskQueue: string;
-  port: number;
-  apiToken: string;
-  appKey: string;
-  appSecret: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   extraEnv?: Record<string, string>;
 }
 
 /**
- * `node bin/bindflow.js api`, exactly as operators run it (HTTP API and provider webhook on one port); ready once
- * it logs "API listening". Its own process, so its CPU is read apart from the simulator's and the load generator's.
+ * `node bin/bindflow.js <command>`, exactly as operators run it, with the stack's shared settings and the
+ * command's own; ready once it logs `readyText`. BENCH_CPU_PROF=<dir>: `node --cpu-prof`, written on the graceful
+ * SIGTERM stop (see bench/profile.ts).
  */
-export function spawnBindflowApi(env: BindflowApiEnv, timeoutMs = 90_000): Promise<ChildWorker> {
-  const nodeArgs = cpuProfileNodeArgs('api');
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'bindflow.js'), 'api'], {
+function spawnBindflow(
+  command: 'worker' | 'api',
+  env: BindflowProcessEnv,
+  own: Record<string, string>,
+  readyText: string,
+  timeoutMs: number,
+): Promise<ChildWorker> {
+  const nodeArgs = cpuProfileNodeArgs(command);
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'bin', 'bindflow.js'), command], {
     cwd: ROOT,
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: env.address,
       TEMPORAL_NAMESPACE: 'default',
       TEMPORAL_TASK_QUEUE: env.taskQueue,
-      BINDFLOW_HOST: '127.0.0.1',
-      BINDFLOW_PORT: String(env.port),
-      BINDFLOW_API_TOKEN: env.apiToken,
-      PRIVATENUMBER_APP_KEY: env.appKey,
-      PRIVATENUMBER_APP_SECRET: env.appSecret,
       BINDFLOW_LOG_LEVEL: env.logLevel ?? 'info',
       BINDFLOW_PAYLOAD_KEY: '',
+      ...own,
       ...env.extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return track(proc, '"API listening"', timeoutMs);
+  return track(proc, readyText, timeoutMs);
+}
+
+export interface BindflowWorkerEnv extends BindflowProcessEnv {
+  providerUrl: string;
+  numberPool: string[];
+  metricsPort: number;
+}
+
+/** `bindflow worker`; ready once it logs "worker started". */
+export function spawnBindflowWorker(env: BindflowWorkerEnv, timeoutMs = 90_000): Promise<ChildWorker> {
+  const own = {
+    PRIVATENUMBER_BASE_URL: env.providerUrl,
+    PRIVATENUMBER_APP_KEY: 'sim-app-key',
+    PRIVATENUMBER_APP_SECRET: 'sim-app-secret',
+    PRIVATENUMBER_NUMBER_POOL: env.numberPool.join(','),
+    BINDFLOW_METRICS_PORT: String(env.metricsPort),
+  };
+  return spawnBindflow('worker', env, own, '"worker started"', timeoutMs);
+}
+
+export interface BindflowApiEnv extends BindflowProcessEnv {
+  port: number;
+  apiToken: string;
+  appKey: string;
+  appSecret: string;
+}
+
+/**
+ * `bindflow api` (HTTP API and provider webhook on one port); ready once it logs "API listening". Its own process,
+ * so its CPU is read apart from the simulator's and the load generator's.
+ */
+export function spawnBindflowApi(env: BindflowApiEnv, timeoutMs = 90_000): Promise<ChildWorker> {
+  const own = {
+    BINDFLOW_HOST: '127.0.0.1',
+    BINDFLOW_PORT: String(env.port),
+    BINDFLOW_API_TOKEN: env.apiToken,
+    PRIVATENUMBER_APP_KEY: env.appKey,
+    PRIVATENUMBER_APP_SECRET: env.appSecret,
+  };
+  return spawnBindflow('api', env, own, '"API listening"', timeoutMs);
 }
 
 /** The floor's worker: bare workflow and no-op activities, same concurrency settings as bindflow's. */

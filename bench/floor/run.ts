@@ -52,34 +52,21 @@ export function startMessageFloor(client: Client, taskQueue: string, workflowId:
 }
 
 /** The message-shaped floor: Update-with-Start until two activities ran, one signal per signalled push, a release update. */
-export async function runMessageFloor(
+export function runMessageFloor(
   client: Client,
   taskQueue: string,
   opts: { total: number; concurrency: number; signals: number; run: string },
 ): Promise<FloorResult> {
-  const latencies: number[] = [];
-  const wall = await closedLoop(opts.total, opts.concurrency, async (i) => {
-    const workflowId = `floormsg-${opts.run}-${i}`;
-    const t0 = performance.now();
-    await startMessageFloor(client, taskQueue, workflowId);
-    latencies.push(performance.now() - t0);
-    const handle = client.workflow.getHandle(workflowId);
-    for (let s = 0; s < opts.signals; s++) await handle.signal(eventSignal, `e${s}`);
-    await handle.executeUpdate(releaseUpdate);
-  });
-  return {
-    workflows: opts.total,
-    concurrency: opts.concurrency,
-    perSecond: Math.round((opts.total / wall) * 1000 * 100) / 100,
-    latencyMs: summarize(latencies),
-  };
+  return runMessageDriven(client, opts, `floormsg-${opts.run}`, (workflowId) =>
+    startMessageFloor(client, taskQueue, workflowId),
+  );
 }
 
 /**
  * The order-shaped floor (see floorOrderShaped): the message-shaped floor's calls, its run started with an order's
  * search attributes, held open for the same late-events window after the release.
  */
-export async function runOrderFloor(
+export function runOrderFloor(
   client: Client,
   taskQueue: string,
   opts: {
@@ -91,11 +78,8 @@ export async function runOrderFloor(
     windowSeconds: number;
   },
 ): Promise<FloorResult> {
-  const latencies: number[] = [];
-  const wall = await closedLoop(opts.total, opts.concurrency, async (i) => {
-    const workflowId = `floorord-${opts.run}-${i}`;
-    const t0 = performance.now();
-    await client.workflow.executeUpdateWithStart(boundUpdate, {
+  return runMessageDriven(client, opts, `floorord-${opts.run}`, (workflowId) =>
+    client.workflow.executeUpdateWithStart(boundUpdate, {
       startWorkflowOperation: new WithStartWorkflowOperation<typeof floorOrderShaped>('floorOrderShaped', {
         workflowId,
         taskQueue,
@@ -107,7 +91,22 @@ export async function runOrderFloor(
           { key: sa.AreaCode, value: '0755' },
         ],
       }),
-    });
+    }),
+  );
+}
+
+/** `total` runs, `concurrency` at a time: started (until bound, timed), then the signals, then the release update. */
+async function runMessageDriven(
+  client: Client,
+  opts: { total: number; concurrency: number; signals: number },
+  idPrefix: string,
+  startUntilBound: (workflowId: string) => Promise<unknown>,
+): Promise<FloorResult> {
+  const latencies: number[] = [];
+  const wall = await closedLoop(opts.total, opts.concurrency, async (i) => {
+    const workflowId = `${idPrefix}-${i}`;
+    const t0 = performance.now();
+    await startUntilBound(workflowId);
     latencies.push(performance.now() - t0);
     const handle = client.workflow.getHandle(workflowId);
     for (let s = 0; s < opts.signals; s++) await handle.signal(eventSignal, `e${s}`);

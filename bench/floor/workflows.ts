@@ -29,29 +29,33 @@ export const boundUpdate = defineUpdate<number>('bound');
 export const releaseUpdate = defineUpdate<number>('release');
 export const eventSignal = defineSignal<[string]>('event');
 
-export async function floorMessages(): Promise<number> {
-  let activitiesDone = 0;
-  let events = 0;
-  let released = false;
+/** The handlers both message-driven floors share: `bound` waits for two activities, `release` for the third. */
+function floorHandlers() {
+  const st = { activitiesDone: 0, events: 0, released: false };
   setHandler(boundUpdate, async () => {
-    await condition(() => activitiesDone >= 2);
-    return activitiesDone;
+    await condition(() => st.activitiesDone >= 2);
+    return st.activitiesDone;
   });
-  setHandler(eventSignal, () => void events++);
+  setHandler(eventSignal, () => void st.events++);
   setHandler(releaseUpdate, async () => {
-    released = true;
-    await condition(() => activitiesDone >= 3);
-    return events;
+    st.released = true;
+    await condition(() => st.activitiesDone >= 3);
+    return st.events;
   });
+  return st;
+}
+
+export async function floorMessages(): Promise<number> {
+  const st = floorHandlers();
   await noop();
-  activitiesDone++;
+  st.activitiesDone++;
   await noop();
-  activitiesDone++;
-  await condition(() => released);
+  st.activitiesDone++;
+  await condition(() => st.released);
   await noop();
-  activitiesDone++;
+  st.activitiesDone++;
   await condition(allHandlersFinished);
-  return events;
+  return st.events;
 }
 
 // The order-shaped floor: the message-shaped floor plus the engine work an order's lifecycle itself needs, still
@@ -67,21 +71,9 @@ export interface OrderFloorInput {
 }
 
 export async function floorOrderShaped(input: OrderFloorInput): Promise<number> {
-  let activitiesDone = 0;
-  let events = 0;
-  let released = false;
-  setHandler(boundUpdate, async () => {
-    await condition(() => activitiesDone >= 2);
-    return activitiesDone;
-  });
-  setHandler(eventSignal, () => void events++);
-  setHandler(releaseUpdate, async () => {
-    released = true;
-    await condition(() => activitiesDone >= 3);
-    return events;
-  });
+  const st = floorHandlers();
   await noop();
-  activitiesDone++;
+  st.activitiesDone++;
   await noop();
   const expiresAt = new Date(Date.now() + input.expirySeconds * 1000);
   upsertSearchAttributes([
@@ -91,12 +83,12 @@ export async function floorOrderShaped(input: OrderFloorInput): Promise<number> 
     { key: sa.PrivacyNumbersY, value: ['+8675500000001'] },
     { key: sa.ExpiresAt, value: expiresAt },
   ]);
-  activitiesDone++;
-  await condition(() => released, input.expirySeconds * 1000);
+  st.activitiesDone++;
+  await condition(() => st.released, input.expirySeconds * 1000);
   await noop();
-  activitiesDone++;
+  st.activitiesDone++;
   upsertSearchAttributes([{ key: sa.BindingState, value: 'released' }]);
   await condition(allHandlersFinished);
   await sleep(input.windowSeconds * 1000);
-  return events;
+  return st.events;
 }
