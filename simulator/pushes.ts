@@ -109,7 +109,8 @@ export class PushQueue {
     if (this.feeTimer) clearTimeout(this.feeTimer);
     this.timer = null;
     this.feeTimer = null;
-    await Promise.all(this.inFlight.values());
+    // An attempt that ends starts the next due one of its call: wait until none is under way.
+    while (this.inFlight.size) await Promise.all(this.inFlight.values());
   }
 
   list(): PushEntry[] {
