@@ -26,8 +26,9 @@ const SIGNALS_PER_CALL =
 // BENCH_SQLITE_SYNC (OFF|NORMAL|FULL), BENCH_DEV_ARGS (extra `temporal server start-dev` arguments),
 // BENCH_WEBHOOK_PUSHES, BENCH_CPU_PROF=<dir> (CPU profiles: bench/profile.ts), BENCH_RECONCILE=on (the worker
 // keeps its reconciliation schedule), BENCH_API=inprocess (the API inside this process, with the simulator and the
-// load generator, as before 2026-12-02; default: `bindflow api` as a child process of its own), BINDFLOW_CALL_EVENTS=all|final (as the API reads it), BENCH_ENGINE=dev|cluster|both (the dev server, temporal-server on PostgreSQL, or
-// both one after the other in one run, then a last JSON line comparing them).
+// load generator, as before 2026-12-02; default: `bindflow api` as a child process of its own),
+// BINDFLOW_CALL_EVENTS=all|final (as the API reads it), BENCH_ENGINE=dev|cluster|both (the dev server,
+// temporal-server on PostgreSQL, or both one after the other in one run, then a last JSON line comparing them).
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? (QUICK ? 32 : 48));
@@ -48,6 +49,9 @@ const LATE_EVENTS_WINDOW_SECONDS = EnvSchema.shape.BINDFLOW_LATE_EVENTS_GRACE.pa
 /** bindAx, bindYb, unbind: the activity calls of one order without a recording or a callback URL. */
 const ACTIVITIES_PER_ORDER = 3;
 
+/** CPU seconds of a phase's ORDERS runs, per process → CPU milliseconds per run. */
+const msPerRun = (cpu: Record<string, number>) =>
+  Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -177,7 +181,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
         `message floor round ${r + 1}: ${msgFloor.perSecond} workflows/s, bound p50 ${msgFloor.latencyMs.p50} ` +
           `p99 ${msgFloor.latencyMs.p99} ms; CPU s ${JSON.stringify(msgCpu)}`,
       );
-      cpuPerMsgFloor = Object.fromEntries(Object.entries(msgCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
+      cpuPerMsgFloor = msPerRun(msgCpu);
       const { value: orderFloor, cpu: orderFloorCpu } = await measureCpu(pids, () =>
         runOrderFloor(client, floorQueue, {
           total: ORDERS,
@@ -193,9 +197,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
         `order-shaped floor round ${r + 1}: ${orderFloor.perSecond} workflows/s, bound p50 ${orderFloor.latencyMs.p50} ` +
           `p99 ${orderFloor.latencyMs.p99} ms; CPU s ${JSON.stringify(orderFloorCpu)}`,
       );
-      cpuPerOrderFloor = Object.fromEntries(
-        Object.entries(orderFloorCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]),
-      );
+      cpuPerOrderFloor = msPerRun(orderFloorCpu);
       // The server reports metrics on an interval: let the previous phase's counts land first.
       await sleep(2000);
       const before = await scrapeActions(metricsPort);
@@ -203,8 +205,8 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
         value: { result, ids },
         cpu: ordersCpu,
       } = await measureCpu(pids, () => runOrders(stack, r + 1, ORDERS, CONCURRENCY, `o${tag}`));
-      cpuPerOrder = Object.fromEntries(Object.entries(ordersCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
-      cpuPerFloor = Object.fromEntries(Object.entries(floorCpu).map(([k, v]) => [k, round((v / ORDERS) * 1000, 1)]));
+      cpuPerOrder = msPerRun(ordersCpu);
+      cpuPerFloor = msPerRun(floorCpu);
       await sleep(2000);
       actionsDelta = diffCounters(await scrapeActions(metricsPort), before);
       orderRuns.push(result);

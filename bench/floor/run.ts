@@ -37,7 +37,7 @@ export async function runFloor(
   };
 }
 
-/** The floor's workflow module (floorOrder, floorMessages), for a worker or a bundle of its own. */
+/** The floors' workflow module (floorOrder, floorMessages, floorOrderShaped), for a worker or a bundle of its own. */
 export const FLOOR_WORKFLOWS_PATH = path.join(__dirname, 'workflows.ts');
 
 /** Starts a message-shaped floor run and returns once it is past its first update (two activities ran). */
