@@ -1,4 +1,4 @@
-import { ApplicationFailure, TemporalFailure, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, TemporalFailure, log } from '@temporalio/workflow';
 import { OrderBindingInputSchema, type OrderBindingInput, type OrderBindingRequest } from './types';
 
 // How orderBinding says no. An update handler that throws anything but a TemporalFailure after the update
@@ -37,9 +37,13 @@ export function asUpdateFailure(err: unknown): TemporalFailure {
   return refusal(FailureType.internal, `internal error: ${message}`);
 }
 
+/**
+ * Runs a handler body so that it fails only its update, and so that a workflow cancellation request (a release,
+ * see orderBinding.ts) never cancels the provider calls and waits under way in it.
+ */
 export async function guarded<T>(body: () => Promise<T> | T): Promise<T> {
   try {
-    return await body();
+    return await CancellationScope.nonCancellable(async () => body());
   } catch (err) {
     throw asUpdateFailure(err);
   }

@@ -1,4 +1,4 @@
-import { condition, log, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, log, setHandler } from '@temporalio/workflow';
 import { guarded, rejected } from './failures';
 import * as msg from './messages';
 import type { Order } from './order';
@@ -55,13 +55,8 @@ export function registerHandlers(order: Order): void {
     msg.release,
     ({ reason }) =>
       guarded(async () => {
-        if (!isTerminal(order.state)) {
-          if (!order.ending) {
-            order.ending = 'released';
-            order.releaseReason = reason;
-          }
-          await condition(() => isTerminal(order.state));
-        }
+        order.requestRelease(reason);
+        if (!isTerminal(order.state)) await condition(() => isTerminal(order.state));
         return order.view();
       }),
     {
@@ -72,14 +67,18 @@ export function registerHandlers(order: Order): void {
     },
   );
 
-  setHandler(msg.providerEvents, (events) => {
-    try {
-      order.onProviderEvents(events);
-    } catch (err) {
-      // A signal handler that throws fails the workflow task: log and drop this batch instead.
-      log.error('provider events not applied', { error: (err as Error)?.message });
-    }
-  });
+  // Shielded from a workflow cancellation request, like the update handlers (`guarded`): the recording fetches
+  // and notifications it starts belong to the order, not to whoever asked to cancel.
+  setHandler(msg.providerEvents, (events) =>
+    CancellationScope.nonCancellable(async () => {
+      try {
+        order.onProviderEvents(events);
+      } catch (err) {
+        // A signal handler that throws fails the workflow task: log and drop this batch instead.
+        log.error('provider events not applied', { error: (err as Error)?.message });
+      }
+    }),
+  );
 }
 
 /** The expiry an extension asks for; throws (refusing it) when not allowed. */

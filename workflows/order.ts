@@ -52,6 +52,14 @@ export class Order {
     }, v2?.recordings ?? []);
   }
 
+  /** Asks for the release unless the end is already decided; true when this call decided it. */
+  requestRelease(reason: string | undefined): boolean {
+    if (isTerminal(this.state) || this.ending) return false;
+    this.ending = 'released';
+    this.releaseReason = reason;
+    return true;
+  }
+
   static start(request: OrderBindingRequest, input: OrderBindingInput): Order {
     const now = Date.now();
     const expiresAtMs = now + request.durationSeconds * 1000;

@@ -1,4 +1,5 @@
 import {
+  CancellationScope,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
@@ -30,12 +31,25 @@ export const V2_PATCH = 'bindflow-0.2-lifecycle';
 
 export async function orderBinding(input: OrderBindingInput, carried?: CarriedBinding): Promise<BindingSummary> {
   if (!patched(V2_PATCH)) return orderBinding01(input, carried?.version === 1 ? carried : undefined);
-  // A continued run keeps the request its first run parsed: a newer, stricter schema never fails a bound order.
-  const order = carried ? new Order(carried.record, carried) : Order.start(parseOrderBindingInput(input), input);
-  registerHandlers(order);
-  order.publishProgress();
-  return new Lifecycle(order).run();
+  // A cancellation request (the Web UI's "Cancel", `temporal workflow cancel`) is a release: it must never cut a
+  // provider call short nor end the run with the binding still live. So the run's own work lives in a scope the
+  // request does not reach (the handlers shield theirs: failures.ts `guarded`, handlers.ts), and the request
+  // only asks for the release, as DELETE does.
+  const cancelRequested = CancellationScope.current().cancelRequested;
+  return CancellationScope.nonCancellable(async () => {
+    // A continued run keeps the request its first run parsed: a newer, stricter schema never fails a bound order.
+    const order = carried ? new Order(carried.record, carried) : Order.start(parseOrderBindingInput(input), input);
+    registerHandlers(order);
+    order.publishProgress();
+    cancelRequested.catch(() => {
+      if (order.requestRelease(CANCELLED_REASON)) log.info('cancellation requested: releasing the binding');
+    });
+    return new Lifecycle(order).run();
+  });
 }
+
+/** The release reason a workflow cancellation request gives (the request's own reason does not reach the run). */
+export const CANCELLED_REASON = 'workflow cancellation requested';
 
 /** The most an ended run waits for its last notification before handing it to a workflow of its own. */
 const FINAL_DELIVERY_WAIT_MS = 30_000;

@@ -197,3 +197,79 @@ test('a dead callback URL holds up neither continue-as-new nor the end: the outb
     expect(new Set(tries).size).toBe(2);
   });
 });
+
+// A workflow cancellation request (the Web UI's "Cancel", `temporal workflow cancel`) used to cancel the provider
+// call under way and end the run "Canceled" with the binding still live at the provider. It is a release now.
+test.each([
+  ['once bound', false],
+  ['while its YB bind is under way', true],
+])(
+  'a workflow cancellation request %s releases the binding: the provider call under way finishes, nothing is left bound',
+  async (_when, midBind) => {
+    const provider = new FakeProvider();
+    const fast = provider.activities();
+    let ybStarted!: () => void;
+    const ybUnderWay = new Promise<void>((r) => (ybStarted = r));
+    const slowYb: Partial<BindflowActivities> = {
+      bindYb: async (i) => {
+        ybStarted();
+        await new Promise((r) => setTimeout(r, midBind ? 500 : 0));
+        return fast.bindYb(i);
+      },
+    };
+    await withWorker(provider, slowYb, async (queue) => {
+      const orderId = `o-races-cancel-${midBind ? 'mid' : 'bound'}`;
+      const handle = await env.client.workflow.start(orderBinding, {
+        taskQueue: queue,
+        workflowId: `binding-${orderId}`,
+        args: [input(orderId, { userCallbackUrl: 'https://orders.example/hooks' })],
+      });
+      if (midBind) await ybUnderWay;
+      else await handle.executeUpdate(msg.awaitBound, { args: [10_000] });
+      await handle.cancel();
+      const summary = await handle.result();
+      expect(summary.state).toBe('released');
+      expect(provider.liveCount()).toBe(0);
+      expect(provider.calls.filter((c) => c === 'unbind').length).toBe(1);
+      const released = provider.notifications.find((n) => n.body.type === 'binding.released');
+      expect(released?.body).toMatchObject({ reason: 'workflow cancellation requested' });
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+      const history = await handle.fetchHistory();
+      expect(history.events?.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+      expect(history.events?.filter((e) => e.activityTaskCancelRequestedEventAttributes)).toEqual([]);
+    });
+  },
+);
+
+test('a workflow cancellation request does not cut short a party change under way: the change answers, then the release', async () => {
+  const provider = new FakeProvider();
+  const fast = provider.activities();
+  let slowStarted!: () => void;
+  const slowUnderWay = new Promise<void>((r) => (slowStarted = r));
+  const slowSecondYb: Partial<BindflowActivities> = {
+    bindYb: async (i) => {
+      if (i.partyB === NUMBERS[1]) {
+        slowStarted();
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      return fast.bindYb(i);
+    },
+  };
+  await withWorker(provider, slowSecondYb, async (queue) => {
+    const handle = await env.client.workflow.start(orderBinding, {
+      taskQueue: queue,
+      workflowId: 'binding-o-races-cancel-change',
+      args: [input('o-races-cancel-change')],
+    });
+    await handle.executeUpdate(msg.awaitBound, { args: [10_000] });
+    const change = handle.executeUpdate(msg.setParty, { args: [{ label: 'c', number: NUMBERS[1] }] });
+    await slowUnderWay;
+    await handle.cancel();
+    const changed = await change;
+    expect(changed.parties.map((p) => p.label)).toEqual(['b', 'c']);
+    expect((await handle.result()).state).toBe('released');
+    expect(provider.liveCount()).toBe(0);
+    const history = await handle.fetchHistory();
+    expect(history.events?.filter((e) => e.activityTaskCancelRequestedEventAttributes)).toEqual([]);
+  });
+});
