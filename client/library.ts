@@ -4,7 +4,6 @@ import {
   QueryNotRegisteredError,
   QueryRejectedError,
   ServiceError,
-  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -22,10 +21,18 @@ import type { orderBinding } from '../workflows/orderBinding';
 import * as msg from '../workflows/messages';
 import * as sa from '../workflows/searchAttributes';
 import { workflowIdForOrder } from '../workflows/userData';
-import type { BindingStateName, BindingView, OrderBindingInput } from '../workflows/types';
+import {
+  BOUND_VIEW_MEMO,
+  type BindingStateName,
+  type BindingView,
+  type MemoView,
+  type OrderBindingInput,
+  memoViewFromBytes,
+} from '../workflows/types';
 import { BindflowError, type BindflowErrorCode } from './errors';
 import { requestFingerprint } from './httpSchemas';
 import { poolCapacity, type OpenBindingNumbers } from './pool';
+import type { temporal } from '@temporalio/proto';
 import type { PoolCapacity } from './apiSchemas';
 
 /** gRPC status codes used below (grpc-js numbering). */
@@ -96,6 +103,9 @@ export interface BindflowClientOptions {
 }
 
 /** How long a describe, the health check behind WORKFLOW_UNHEALTHY, may take. */
+/** The least time a start may take (with no patience at all, too). */
+const START_DEADLINE_MS = 10_000;
+
 const DESCRIBE_DEADLINE_MS = 2_000;
 
 export class BindflowClient {
@@ -120,9 +130,15 @@ export class BindflowClient {
   }
 
   /**
-   * Creates the order's binding (Update-with-Start: one round trip until both numbers are bound) or returns the
-   * existing one. `created` when this call started it, `existing` for the same request again, `pending` while the
-   * provider is still binding; a different request for the same order is a CONFLICT.
+   * Creates the order's binding (a start, then waiting for the run's bound view) or returns the existing one.
+   * `created` when this call started it, `existing` for the same request again, `pending` while the provider is
+   * still binding; a different request for the same order is a CONFLICT.
+   *
+   * Why not Update-with-Start: it is two billable actions (the start and the update), a plain start one (none
+   * when the run exists already). The run writes its view into its memo when binding ends (workflows/order.ts,
+   * with no party's real number: this call fills in its own) and this call long-polls the run's history for it,
+   * which is free. Only the slow or unusual cases (past the patience, a repeated request, a closed run) ask the
+   * workflow with a query.
    */
   async bind(input: OrderBindingInput, opts: { patienceMs?: number } = {}): Promise<BindOutcome> {
     const requestedAt = input.requestedAt ?? new Date().toISOString();
@@ -134,44 +150,42 @@ export class BindflowClient {
         : {}),
     };
     const workflowId = workflowIdForOrder(input.orderId);
-    const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderBinding>('orderBinding', {
-      workflowId,
-      taskQueue: this.taskQueue,
-      args: [request],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      // An order binds once: a released or expired order's id is not reused for a new binding.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: sa.OrderId, value: input.orderId },
-        { key: sa.BindingState, value: 'binding' },
-        { key: sa.AreaCode, value: input.areaCode },
-      ],
-      staticSummary: `Order ${input.orderId}: AXYB privacy-number binding in area ${input.areaCode}`,
-    });
     const patienceMs = opts.patienceMs ?? this.patienceMs;
-    // The patience is this call's own deadline: the workflow starts no timer for it (a billable action per order,
-    // issue 15); past it the view is read and the answer is `pending`. With no patience at all (`Prefer: wait=0`)
-    // the workflow answers at once, so the deadline only guards against a run that never accepts the update.
-    const deadline = Date.now() + (patienceMs > 0 ? patienceMs : 10_000);
-    let view: BindingView;
+    // The patience is this call's own deadline: the workflow starts no timer for it (a billable action, issue 15).
+    const deadline = Date.now() + patienceMs;
+    let view: BindingView | undefined;
+    let runId: string | undefined;
     try {
-      view = await this.temporal.connection.withDeadline(deadline, () =>
-        this.temporal.workflow.executeUpdateWithStart(msg.awaitBound, {
-          args: [patienceMs, { clientDeadline: true }],
-          startWorkflowOperation,
-        }),
+      const handle = await this.temporal.connection.withDeadline(
+        Math.max(deadline, Date.now() + START_DEADLINE_MS),
+        () =>
+          this.temporal.workflow.start<typeof orderBinding>('orderBinding', {
+            workflowId,
+            taskQueue: this.taskQueue,
+            args: [request],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            // An order binds once: a released or expired order's id is not reused for a new binding.
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: [
+              { key: sa.OrderId, value: input.orderId },
+              { key: sa.BindingState, value: 'binding' },
+              { key: sa.AreaCode, value: input.areaCode },
+            ],
+            staticSummary: `Order ${input.orderId}: AXYB privacy-number binding in area ${input.areaCode}`,
+          }),
       );
+      runId = handle.firstExecutionRunId;
     } catch (err) {
-      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
-        view = await this.viewAfterTimeout(input.orderId, Date.now() + 3_000).catch((e: unknown) => {
-          const b = toBindflowError(e, input.orderId);
-          if (b.code !== 'NOT_FOUND') throw b;
-          throw new BindflowError('TEMPORAL_UNAVAILABLE', `could not start order ${input.orderId} in time; retry`);
-        });
-      } else if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        view = await this.get(input.orderId); // closed run of the same order
-      } else throw toBindflowError(err);
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        view = await this.get(input.orderId); // closed run
+      else throw toBindflowError(err);
     }
+    if (!view && runId && patienceMs > 0) {
+      const memo = await this.boundViewMemo(workflowId, runId, deadline);
+      // The memo has no party number: this request's own, when it made the binding (else a query below).
+      if (memo?.requestedAt === requestedAt) view = withPartyNumbers(memo, request);
+    }
+    view ??= await this.viewAfterTimeout(input.orderId, Date.now() + 3_000);
     let status: BindStatus;
     // The view says which request created the binding: only a repeat needs the original to compare.
     if (view.requestedAt === requestedAt) status = 'created';
@@ -188,6 +202,47 @@ export class BindflowClient {
     }
     if (view.state === 'binding') status = 'pending';
     return { status, binding: view };
+  }
+
+  /**
+   * The view the run writes into its memo when binding ends (BOUND_VIEW_MEMO), read by long-polling the run's
+   * history until `deadline`; undefined when the deadline passes first, the run closes or continues without it.
+   */
+  private async boundViewMemo(workflowId: string, runId: string, deadline: number): Promise<MemoView | undefined> {
+    const service = this.temporal.workflowService;
+    const namespace = this.temporal.options.namespace;
+    let nextPageToken: Uint8Array | undefined;
+    for (;;) {
+      if (Date.now() >= deadline) return undefined;
+      let page: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse;
+      try {
+        page = await this.temporal.connection.withDeadline(deadline, () =>
+          service.getWorkflowExecutionHistory({
+            namespace,
+            execution: { workflowId, runId },
+            nextPageToken,
+            waitNewEvent: true,
+            skipArchival: true,
+          }),
+        );
+      } catch (err) {
+        if (isGrpcServiceError(err) && err.code === grpcStatus.DEADLINE_EXCEEDED) return undefined;
+        throw toBindflowError(err);
+      }
+      for (const event of page.history?.events ?? []) {
+        const payload = event.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.[BOUND_VIEW_MEMO];
+        if (payload) return memoViewFromBytes(await this.decodePayload(payload));
+      }
+      if (!page.nextPageToken?.length) return undefined; // the run closed
+      nextPageToken = page.nextPageToken;
+    }
+  }
+
+  private async decodePayload(payload: temporal.api.common.v1.IPayload): Promise<unknown> {
+    const converter = this.temporal.options.loadedDataConverter;
+    let decoded = payload;
+    for (const codec of [...converter.payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
+    return converter.payloadConverter.fromPayload(decoded);
   }
 
   /** The request an existing binding was made with (only to compare a repeated PUT). */
@@ -401,6 +456,20 @@ interface WorkflowHealth {
   workflowStatus: string;
   /** The pending workflow task's attempt: above 1 it has failed that many times less one, in a row. */
   workflowTaskAttempt: number;
+}
+
+/** The memo's view with the parties' real numbers of the request that made the binding. */
+function withPartyNumbers(memo: MemoView, request: OrderBindingInput): BindingView | undefined {
+  const numbers = new Map(request.parties.map((p) => [p.label, p.number]));
+  const parties: BindingView['parties'] = [];
+  for (const p of memo.parties) {
+    const number = numbers.get(p.label);
+    if (number === undefined) return undefined; // changed since: the caller asks the workflow instead
+    parties.push({ label: p.label, number, numberY: p.numberY });
+  }
+  // The workflow's own key order (toView), as every other answer has it.
+  const { orderId, workflowId, state, subscriptionId, numberX, parties: _p, ...rest } = memo;
+  return { orderId, workflowId, state, subscriptionId, partyA: request.partyA, numberX, parties, ...rest };
 }
 
 function unhealthy(orderId: string, health: WorkflowHealth): BindflowError {

@@ -4,11 +4,19 @@ import { temporal } from '@temporalio/proto';
 
 // AES-256-GCM encryption of every Temporal payload (inputs, results, signals, updates, activity
 // arguments): party numbers never reach Temporal's database or its Web UI in clear. Search
-// attributes and memos are not payloads of this kind and must stay free of party numbers.
+// attributes are not payloads of this kind, and memos are left in clear (below): both must stay
+// free of party numbers.
+//
+// Raw bytes (`binary/plain`) are left in clear: that is how the workflow writes its bound view memo
+// (workflows/types.ts `BOUND_VIEW_MEMO`, no party number in it), so that visibility listings stay
+// readable without the key (the TypeScript client decodes every listed run's memo, and fails on an
+// encrypted one without the key). Nothing else bindflow sends is bytes.
 
 export const ENCODING = 'binary/encrypted';
 const METADATA_ENCODING = 'encoding';
 const METADATA_KEY_ID = 'encryption-key-id';
+/** The encoding left in clear: raw bytes (see above). */
+export const IN_CLEAR_ENCODING = 'binary/plain';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -37,6 +45,7 @@ export class EncryptionCodec implements PayloadCodec {
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
+      if (Buffer.from(p.metadata?.[METADATA_ENCODING] ?? []).toString() === IN_CLEAR_ENCODING) return p;
       const plain = temporal.api.common.v1.Payload.encode(p).finish();
       const iv = crypto.randomBytes(IV_BYTES);
       const cipher = crypto.createCipheriv('aes-256-gcm', this.current.key, iv);

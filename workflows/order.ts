@@ -1,4 +1,11 @@
-import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  log,
+  patched,
+  setCurrentDetails,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { CallBook, type CallEffect } from './calls';
 import { FailureType, refusal } from './failures';
 import { FifoLock } from './lock';
@@ -6,6 +13,9 @@ import { Outbox, type PendingNotification } from './notifications';
 import { RecordingFetches, type RecordingFetch } from './recordings';
 import { currentDetails, isTerminal, searchAttributeUpdates, toView, type BindingRecord } from './state';
 import {
+  BOUND_VIEW_MEMO,
+  BOUND_VIEW_MEMO_PATCH,
+  memoViewBytes,
   DEFAULT_LATE_EVENTS_GRACE_SECONDS,
   effectiveMaxExtensionSeconds,
   type BindingStateName,
@@ -171,8 +181,13 @@ export class Order {
   }
 
   setState(state: BindingStateName): void {
+    const bindingEnded = this.record.state === 'binding' && state !== 'binding';
     this.record.state = state;
     this.publish();
+    // The PUT that started this run waits for this memo (history long-poll, client/library.ts): it answers
+    // without an update, one billable action fewer per order. Runs already past binding on older code never
+    // wrote it; the patch keeps their replay.
+    if (bindingEnded && patched(BOUND_VIEW_MEMO_PATCH)) upsertMemo({ [BOUND_VIEW_MEMO]: memoViewBytes(this.view()) });
   }
 
   fail(reason: string): void {

@@ -221,3 +221,36 @@ export interface CallRecord {
 }
 
 export type ProviderEvent = CallEvent | CallRecord;
+
+/** The memo key of the view a run shows once binding ends (bound, failed, or released while binding). */
+export const BOUND_VIEW_MEMO = 'bindflowView';
+export const BOUND_VIEW_MEMO_PATCH = 'bindflow-0.2-bound-view-memo';
+
+/** A view with no real party number in it (the contract keeps them out of every memo): the PUT adds its own. */
+export type MemoView = Omit<BindingView, 'partyA' | 'parties'> & { parties: Omit<PartyView, 'number'>[] };
+
+export function memoView(view: BindingView): MemoView {
+  const { partyA: _a, parties, ...rest } = view;
+  return { ...rest, parties: parties.map(({ number: _n, ...p }) => p) };
+}
+
+/**
+ * The memo's value: the view's JSON as bytes, which the payload codec leaves in clear (lib/codec.ts), so that
+ * listing runs needs no key. It holds nothing the search attributes do not show, but for the request's time.
+ */
+export function memoViewBytes(view: BindingView): Uint8Array {
+  // Copied into this realm's Uint8Array: in the workflow sandbox, TextEncoder's comes from outside, and the payload
+  // converter would not take it for bytes (it would write it as a JSON object instead).
+  return Uint8Array.from(new TextEncoder().encode(JSON.stringify(memoView(view))));
+}
+
+/** The memo's view, or undefined when the value is not what memoViewBytes writes. */
+export function memoViewFromBytes(value: unknown): MemoView | undefined {
+  if (!(value instanceof Uint8Array)) return undefined;
+  try {
+    const view = JSON.parse(new TextDecoder().decode(value)) as MemoView;
+    return view && typeof view === 'object' && Array.isArray(view.parties) ? view : undefined;
+  } catch {
+    return undefined;
+  }
+}

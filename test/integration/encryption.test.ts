@@ -109,6 +109,32 @@ describe('payload encryption (BINDFLOW_PAYLOAD_KEY set)', () => {
     expect(JSON.stringify(history)).toContain('orderBinding');
   });
 
+  test('the bound view the PUT waits for is a memo in clear with no party number, and raw clients list the run', async () => {
+    type MemoEvent = {
+      workflowPropertiesModifiedEventAttributes?: { upsertedMemo?: { fields?: Record<string, WirePayload> } };
+    };
+    const history = (await historyFromCli()) as { events: MemoEvent[] };
+    const memos = history.events.flatMap((e) => {
+      const memo = e.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.bindflowView;
+      return memo ? [memo] : [];
+    });
+    expect(memos).toHaveLength(1);
+    expect(Buffer.from(memos[0].metadata.encoding ?? '', 'base64').toString()).toBe('binary/plain');
+    const view = JSON.parse(Buffer.from(memos[0].data, 'base64').toString('utf8'));
+    expect(view).toMatchObject({
+      orderId,
+      state: 'bound',
+      numberX,
+      parties: [{ label: 'b', numberY: expect.any(String) }],
+    });
+    expect(findInClear(view, PARTIES)).toEqual([]);
+    // A client without the key lists the run (the TypeScript client decodes every listed run's memo).
+    const listed: string[] = [];
+    for await (const wf of stack.rawClient.workflow.list({ query: `OrderId = "${orderId}"` }))
+      listed.push(wf.workflowId);
+    expect(listed).toEqual([workflowId]);
+  });
+
   test('the codec server gives the numbers back to a caller with the API token, and 401 without', async () => {
     const payloads = collectWirePayloads(await historyFromCli());
     const refused = await codecDecode(payloads, {});
