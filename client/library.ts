@@ -32,7 +32,7 @@ import {
 import { BindflowError, type BindflowErrorCode } from './errors';
 import { requestFingerprint } from './httpSchemas';
 import { poolCapacity, type OpenBindingNumbers } from './pool';
-import type { temporal } from '@temporalio/proto';
+import { awaitMemoUpsert, decodeStoredPayload } from './memoWait';
 import type { PoolCapacity } from './apiSchemas';
 
 /** gRPC status codes used below (grpc-js numbering). */
@@ -209,40 +209,12 @@ export class BindflowClient {
    * history until `deadline`; undefined when the deadline passes first, the run closes or continues without it.
    */
   private async boundViewMemo(workflowId: string, runId: string, deadline: number): Promise<MemoView | undefined> {
-    const service = this.temporal.workflowService;
-    const namespace = this.temporal.options.namespace;
-    let nextPageToken: Uint8Array | undefined;
-    for (;;) {
-      if (Date.now() >= deadline) return undefined;
-      let page: temporal.api.workflowservice.v1.IGetWorkflowExecutionHistoryResponse;
-      try {
-        page = await this.temporal.connection.withDeadline(deadline, () =>
-          service.getWorkflowExecutionHistory({
-            namespace,
-            execution: { workflowId, runId },
-            nextPageToken,
-            waitNewEvent: true,
-            skipArchival: true,
-          }),
-        );
-      } catch (err) {
-        if (isGrpcServiceError(err) && err.code === grpcStatus.DEADLINE_EXCEEDED) return undefined;
-        throw toBindflowError(err);
-      }
-      for (const event of page.history?.events ?? []) {
-        const payload = event.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.[BOUND_VIEW_MEMO];
-        if (payload) return memoViewFromBytes(await this.decodePayload(payload));
-      }
-      if (!page.nextPageToken?.length) return undefined; // the run closed
-      nextPageToken = page.nextPageToken;
+    try {
+      const payload = await awaitMemoUpsert(this.temporal, { workflowId, runId }, BOUND_VIEW_MEMO, deadline);
+      return payload ? memoViewFromBytes(await decodeStoredPayload(this.temporal, payload)) : undefined;
+    } catch (err) {
+      throw toBindflowError(err);
     }
-  }
-
-  private async decodePayload(payload: temporal.api.common.v1.IPayload): Promise<unknown> {
-    const converter = this.temporal.options.loadedDataConverter;
-    let decoded = payload;
-    for (const codec of [...converter.payloadCodecs].reverse()) [decoded] = await codec.decode([decoded]);
-    return converter.payloadConverter.fromPayload(decoded);
   }
 
   /** The request an existing binding was made with (only to compare a repeated PUT). */

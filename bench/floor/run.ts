@@ -1,6 +1,14 @@
 import path from 'node:path';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
-import { boundUpdate, eventSignal, releaseUpdate, type floorMessages, type floorOrderShaped } from './workflows';
+import {
+  boundUpdate,
+  eventSignal,
+  ORDER_FLOOR_MEMO,
+  releaseUpdate,
+  type floorMessages,
+  type floorOrderShaped,
+} from './workflows';
+import { awaitMemoUpsert, decodeStoredPayload } from '../../client/memoWait';
 import * as sa from '../../workflows/searchAttributes';
 import { closedLoop, summarize, type LatencySummary } from '../stats';
 
@@ -63,8 +71,9 @@ export function runMessageFloor(
 }
 
 /**
- * The order-shaped floor (see floorOrderShaped): the message-shaped floor's calls, its run started with an order's
- * search attributes, held open for the same late-events window after the release.
+ * The order-shaped floor (see floorOrderShaped): started with an order's search attributes by a plain start, then
+ * waited for by long-polling its history for the memo written once bound (what bindflow's PUT does), then the
+ * message-shaped floor's signals and release update; held open for the same late-events window after the release.
  */
 export function runOrderFloor(
   client: Client,
@@ -78,21 +87,23 @@ export function runOrderFloor(
     windowSeconds: number;
   },
 ): Promise<FloorResult> {
-  return runMessageDriven(client, opts, `floorord-${opts.run}`, (workflowId) =>
-    client.workflow.executeUpdateWithStart(boundUpdate, {
-      startWorkflowOperation: new WithStartWorkflowOperation<typeof floorOrderShaped>('floorOrderShaped', {
-        workflowId,
-        taskQueue,
-        args: [{ orderId: workflowId, expirySeconds: opts.expirySeconds, windowSeconds: opts.windowSeconds }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [
-          { key: sa.OrderId, value: workflowId },
-          { key: sa.BindingState, value: 'binding' },
-          { key: sa.AreaCode, value: '0755' },
-        ],
-      }),
-    }),
-  );
+  return runMessageDriven(client, opts, `floorord-${opts.run}`, async (workflowId) => {
+    const handle = await client.workflow.start<typeof floorOrderShaped>('floorOrderShaped', {
+      workflowId,
+      taskQueue,
+      args: [{ orderId: workflowId, expirySeconds: opts.expirySeconds, windowSeconds: opts.windowSeconds }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: sa.OrderId, value: workflowId },
+        { key: sa.BindingState, value: 'binding' },
+        { key: sa.AreaCode, value: '0755' },
+      ],
+    });
+    const execution = { workflowId, runId: handle.firstExecutionRunId };
+    const payload = await awaitMemoUpsert(client, execution, ORDER_FLOOR_MEMO, Date.now() + 60_000);
+    if (!payload) throw new Error(`order-shaped floor run ${workflowId} wrote no memo in 60 s`);
+    return JSON.parse(new TextDecoder().decode((await decodeStoredPayload(client, payload)) as Uint8Array));
+  });
 }
 
 /** `total` runs, `concurrency` at a time: started (until bound, timed), then the signals, then the release update. */

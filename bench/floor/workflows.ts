@@ -6,6 +6,7 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import * as sa from '../../workflows/searchAttributes';
@@ -58,16 +59,35 @@ export async function floorMessages(): Promise<number> {
   return st.events;
 }
 
-// The order-shaped floor: the message-shaped floor plus the engine work an order's lifecycle itself needs, still
-// with none of bindflow's code: search attributes given at start, one upsert once bound (the same attributes as
-// an order's), an expiry timer that the release cancels, one upsert once released, and a late-events window timer
-// during which the run stays open. Its billable actions per run equal an order's less the patch (bindflow's own
-// versioning); the distance between this and bindflow is bindflow's code, not the engine work it asks for.
+// The order-shaped floor: the engine work an order's lifecycle itself needs, still with none of bindflow's code.
+// Started by a plain start whose client then long-polls the history for a memo written once bound (as bindflow's
+// PUT does), search attributes given at start, one upsert once bound (the same attributes as an order's), an
+// expiry timer that the release cancels, one upsert once released, and a late-events window timer during which
+// the run stays open. Its billable actions per run equal an order's; the distance between this and bindflow is
+// bindflow's code, not the engine work it asks for.
 
 export interface OrderFloorInput {
   orderId: string;
   expirySeconds: number;
   windowSeconds: number;
+}
+
+export const ORDER_FLOOR_MEMO = 'floorView';
+
+/** About the size of an order's bound view memo. */
+function floorView(input: OrderFloorInput) {
+  return {
+    orderId: input.orderId,
+    workflowId: input.orderId,
+    state: 'bound',
+    subscriptionId: `floor-sub-${input.orderId}-0000-0000-000000000000`,
+    numberX: '+8675500000000',
+    parties: [{ label: 'b', numberY: '+8675500000001' }],
+    expiresAt: new Date(Date.now() + input.expirySeconds * 1000).toISOString(),
+    extensionRemainingSeconds: input.expirySeconds,
+    calls: [],
+    requestedAt: new Date().toISOString(),
+  };
 }
 
 export async function floorOrderShaped(input: OrderFloorInput): Promise<number> {
@@ -83,6 +103,7 @@ export async function floorOrderShaped(input: OrderFloorInput): Promise<number> 
     { key: sa.PrivacyNumbersY, value: ['+8675500000001'] },
     { key: sa.ExpiresAt, value: expiresAt },
   ]);
+  upsertMemo({ [ORDER_FLOOR_MEMO]: Uint8Array.from(new TextEncoder().encode(JSON.stringify(floorView(input)))) });
   st.activitiesDone++;
   await condition(() => st.released, input.expirySeconds * 1000);
   await noop();

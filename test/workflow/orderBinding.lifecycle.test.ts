@@ -3,7 +3,8 @@ import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError }
 import type { Worker } from '@temporalio/worker';
 import { orderBinding } from '../../workflows';
 import * as msg from '../../workflows/messages';
-import { SAFETY_MARGIN_SECONDS } from '../../workflows/types';
+import { BOUND_VIEW_MEMO, memoViewFromBytes, SAFETY_MARGIN_SECONDS } from '../../workflows/types';
+import { decodeStoredPayload } from '../../client/memoWait';
 import { createEnvWithSearchAttributes, createFakeWorker, FakeProvider, input, taskQueue } from './fakeProvider';
 
 // Long lifecycles in skipped time: 2-hour and 7-day bindings, extensions, expiry, release.
@@ -117,3 +118,31 @@ test('invalid input fails the start before any provider call, naming the field',
   expect(String(err.cause?.message)).toMatch(/duplicate label/);
   expect(provider.calls).toEqual([]);
 });
+
+// The PUT waits for this memo instead of an update (client/library.ts): written once, when binding ends, whatever
+// the end (bound, failed), holding the workflow's own view but for the parties' real numbers.
+test.each([
+  ['bound', false],
+  ['failed', true],
+])(
+  'the run writes its view into the memo once, when binding ends (%s), with no party number',
+  async (state, rejectAx) => {
+    provider.rejectAx = rejectAx;
+    const handle = await start(`o-memo-${state}`);
+    const view = await handle.executeUpdate(msg.awaitBound, { args: [10_000] });
+    expect(view.state).toBe(state);
+    const history = await handle.fetchHistory();
+    const memos = (history.events ?? []).flatMap((e) => {
+      const p = e.workflowPropertiesModifiedEventAttributes?.upsertedMemo?.fields?.[BOUND_VIEW_MEMO];
+      return p ? [p] : [];
+    });
+    expect(memos).toHaveLength(1);
+    const memo = memoViewFromBytes(await decodeStoredPayload(env.client, memos[0]));
+    const { partyA: _a, parties, ...rest } = view;
+    expect(memo).toEqual({ ...rest, parties: parties.map((p) => ({ label: p.label, numberY: p.numberY })) });
+    expect(JSON.stringify(memo)).not.toContain('13800000001');
+    expect(JSON.stringify(memo)).not.toContain('13800000002');
+    if (state === 'bound') await handle.executeUpdate(msg.release, { args: [{}] });
+    await handle.result().catch(() => undefined);
+  },
+);
