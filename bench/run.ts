@@ -14,6 +14,8 @@ import { SIGNALLED_CALL_EVENTS } from '../client/webhook';
 
 /** The pushes of the benchmark's answered call that reach the order as signals (the others are acknowledged). */
 const CALL_EVENTS_MODE = process.env.BINDFLOW_CALL_EVENTS === 'final' ? 'final' : 'all';
+/** How the API's PUT waits for the bound view (BINDFLOW_BIND_WAIT, read by the `bindflow api` child too). */
+const BIND_WAIT_MODE = process.env.BINDFLOW_BIND_WAIT === 'history' ? 'history' : 'update';
 const SIGNALS_PER_CALL =
   ['callin', 'callout', 'alerting', 'answer', 'disconnect'].filter((t) =>
     SIGNALLED_CALL_EVENTS[CALL_EVENTS_MODE].has(t),
@@ -190,6 +192,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
           run: `${tag}r${r}`,
           expirySeconds: ORDER_DURATION_SECONDS,
           windowSeconds: LATE_EVENTS_WINDOW_SECONDS,
+          bindWait: BIND_WAIT_MODE,
         }),
       );
       orderFloors.push(orderFloor);
@@ -283,6 +286,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
     const summary = {
       engine: engineName,
       callEvents: CALL_EVENTS_MODE,
+      bindWait: BIND_WAIT_MODE,
       signalsPerCall: SIGNALS_PER_CALL,
       quick: QUICK,
       concurrency: CONCURRENCY,

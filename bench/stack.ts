@@ -132,6 +132,7 @@ export async function startApi(opts: {
     bindPatienceMs: opts.bindPatienceMs,
     // BINDFLOW_CALL_EVENTS=final npm run bench measures the webhook handing only disconnects to orders.
     callEvents: process.env.BINDFLOW_CALL_EVENTS === 'final' ? 'final' : 'all',
+    bindWait: process.env.BINDFLOW_BIND_WAIT === 'history' ? 'history' : 'update',
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -3,7 +3,7 @@ import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } 
 import type { Client, Connection } from '@temporalio/client';
 import type { Logger } from '../lib/log';
 import { BindflowError } from './errors';
-import { BindflowClient, type OrderChange } from './library';
+import { type BindWait, BindflowClient, type OrderChange } from './library';
 import {
   bindBodyToInput,
   parseExtendBody,
@@ -38,6 +38,8 @@ export interface ApiOptions {
   lateEventsGraceSeconds?: number;
   /** How long PUT waits for both numbers before answering 202. */
   bindPatienceMs?: number;
+  /** How PUT waits for both numbers (BINDFLOW_BIND_WAIT, see BindflowClientOptions.bindWait). Default `update`. */
+  bindWait?: BindWait;
   /** How long an order-changing request waits before answering 202 with the current view. Default 30 s. */
   changeWaitMs?: number;
   /** How long GET waits for the order's workflow to answer before 503 WORKFLOW_UNHEALTHY. Default 10 s. */
@@ -77,6 +79,7 @@ export function buildApi(opts: ApiOptions): FastifyInstance {
     patienceMs: opts.bindPatienceMs,
     changeWaitMs: opts.changeWaitMs,
     queryWaitMs: opts.queryWaitMs,
+    bindWait: opts.bindWait,
     ...(opts.lateEventsGraceSeconds !== undefined ? { lateEventsGraceSeconds: opts.lateEventsGraceSeconds } : {}),
   });
   // bindflow_bindings and bindflow_number_pool_numbers, refreshed from visibility as /metrics is scraped.

@@ -55,6 +55,7 @@ export async function startApi(
     appSecret: env.PRIVATENUMBER_APP_SECRET,
     lateEventsGraceSeconds: env.BINDFLOW_LATE_EVENTS_GRACE,
     callEvents: env.BINDFLOW_CALL_EVENTS,
+    bindWait: env.BINDFLOW_BIND_WAIT,
     webhook: !separateWebhook,
     metrics,
     metricsPublic: env.BINDFLOW_METRICS_PUBLIC,

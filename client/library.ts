@@ -4,7 +4,9 @@ import {
   QueryNotRegisteredError,
   QueryRejectedError,
   ServiceError,
+  WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
+  type WorkflowStartOptions,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   WorkflowUpdateStage,
@@ -100,7 +102,18 @@ export interface BindflowClientOptions {
   changeWaitMs?: number;
   /** How long get() waits for the workflow's answer before reporting it unhealthy. Default 10 s. */
   queryWaitMs?: number;
+  /**
+   * How bind() waits for both numbers (BINDFLOW_BIND_WAIT): `update` (default), Update-with-Start, two billable
+   * actions and the least CPU; `history`, a plain start and the run's history read until its bound view is in
+   * its memo, one billable action fewer per order for more CPU on the API and the Temporal server.
+   */
+  bindWait?: BindWait;
 }
+
+export type BindWait = 'update' | 'history';
+
+/** An order's start: Update-with-Start needs its conflict policy spelled out. */
+type OrderStart = WorkflowStartOptions<typeof orderBinding> & { workflowIdConflictPolicy: 'USE_EXISTING' };
 
 /** How long a describe, the health check behind WORKFLOW_UNHEALTHY, may take. */
 /** The least time a start may take (with no patience at all, too). */
@@ -115,6 +128,7 @@ export class BindflowClient {
   private readonly lateEventsGraceSeconds: number | undefined;
   private readonly changeWaitMs: number;
   private readonly queryWaitMs: number;
+  private readonly bindWait: BindWait;
 
   constructor(opts: BindflowClientOptions) {
     this.temporal = opts.client;
@@ -123,6 +137,7 @@ export class BindflowClient {
     this.lateEventsGraceSeconds = opts.lateEventsGraceSeconds;
     this.changeWaitMs = opts.changeWaitMs ?? 30_000;
     this.queryWaitMs = opts.queryWaitMs ?? 10_000;
+    this.bindWait = opts.bindWait ?? 'update';
   }
 
   private handle(orderId: string): WorkflowHandle<typeof orderBinding> {
@@ -130,15 +145,9 @@ export class BindflowClient {
   }
 
   /**
-   * Creates the order's binding (a start, then waiting for the run's bound view) or returns the existing one.
+   * Creates the order's binding or returns the existing one, waiting for both numbers up to the patience.
    * `created` when this call started it, `existing` for the same request again, `pending` while the provider is
-   * still binding; a different request for the same order is a CONFLICT.
-   *
-   * Why not Update-with-Start: it is two billable actions (the start and the update), a plain start one (none
-   * when the run exists already). The run writes its view into its memo when binding ends (workflows/order.ts,
-   * with no party's real number: this call fills in its own) and this call long-polls the run's history for it,
-   * which is free. Only the slow or unusual cases (past the patience, a repeated request, a closed run) ask the
-   * workflow with a query.
+   * still binding; a different request for the same order is a CONFLICT. How it waits is the client's `bindWait`.
    */
   async bind(input: OrderBindingInput, opts: { patienceMs?: number } = {}): Promise<BindOutcome> {
     const requestedAt = input.requestedAt ?? new Date().toISOString();
@@ -150,42 +159,26 @@ export class BindflowClient {
         : {}),
     };
     const workflowId = workflowIdForOrder(input.orderId);
-    const patienceMs = opts.patienceMs ?? this.patienceMs;
+    const start: OrderStart = {
+      workflowId,
+      taskQueue: this.taskQueue,
+      args: [request],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // An order binds once: a released or expired order's id is not reused for a new binding.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: sa.OrderId, value: input.orderId },
+        { key: sa.BindingState, value: 'binding' },
+        { key: sa.AreaCode, value: input.areaCode },
+      ],
+      staticSummary: `Order ${input.orderId}: AXYB privacy-number binding in area ${input.areaCode}`,
+    };
     // The patience is this call's own deadline: the workflow starts no timer for it (a billable action, issue 15).
-    const deadline = Date.now() + patienceMs;
-    let view: BindingView | undefined;
-    let runId: string | undefined;
-    try {
-      const handle = await this.temporal.connection.withDeadline(
-        Math.max(deadline, Date.now() + START_DEADLINE_MS),
-        () =>
-          this.temporal.workflow.start<typeof orderBinding>('orderBinding', {
-            workflowId,
-            taskQueue: this.taskQueue,
-            args: [request],
-            workflowIdConflictPolicy: 'USE_EXISTING',
-            // An order binds once: a released or expired order's id is not reused for a new binding.
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            typedSearchAttributes: [
-              { key: sa.OrderId, value: input.orderId },
-              { key: sa.BindingState, value: 'binding' },
-              { key: sa.AreaCode, value: input.areaCode },
-            ],
-            staticSummary: `Order ${input.orderId}: AXYB privacy-number binding in area ${input.areaCode}`,
-          }),
-      );
-      runId = handle.firstExecutionRunId;
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
-        view = await this.get(input.orderId); // closed run
-      else throw toBindflowError(err);
-    }
-    if (!view && runId && patienceMs > 0) {
-      const memo = await this.boundViewMemo(workflowId, runId, deadline);
-      // The memo has no party number: this request's own, when it made the binding (else a query below).
-      if (memo?.requestedAt === requestedAt) view = withPartyNumbers(memo, request);
-    }
-    view ??= await this.viewAfterTimeout(input.orderId, Date.now() + 3_000);
+    const patienceMs = opts.patienceMs ?? this.patienceMs;
+    const view =
+      this.bindWait === 'history'
+        ? await this.startThenReadMemo(start, request, patienceMs)
+        : await this.updateWithStart(start, patienceMs);
     let status: BindStatus;
     // The view says which request created the binding: only a repeat needs the original to compare.
     if (view.requestedAt === requestedAt) status = 'created';
@@ -215,6 +208,68 @@ export class BindflowClient {
     } catch (err) {
       throw toBindflowError(err);
     }
+  }
+
+  /**
+   * `bindWait: 'update'`: Update-with-Start, two billable actions (the start and the `awaitBound` update), and the
+   * least CPU: one round trip that answers when the workflow says so.
+   */
+  private async updateWithStart(start: OrderStart, patienceMs: number) {
+    const orderId = start.args[0].orderId;
+    // With no patience at all (`Prefer: wait=0`) the workflow answers at once, so the deadline only guards
+    // against a run that never accepts the update.
+    const deadline = Date.now() + (patienceMs > 0 ? patienceMs : 10_000);
+    try {
+      return await this.temporal.connection.withDeadline(deadline, () =>
+        this.temporal.workflow.executeUpdateWithStart(msg.awaitBound, {
+          args: [patienceMs, { clientDeadline: true }],
+          startWorkflowOperation: new WithStartWorkflowOperation<typeof orderBinding>('orderBinding', start),
+        }),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        return await this.viewAfterTimeout(orderId, Date.now() + 3_000).catch((e: unknown) => {
+          const b = toBindflowError(e, orderId);
+          if (b.code !== 'NOT_FOUND') throw b;
+          throw new BindflowError('TEMPORAL_UNAVAILABLE', `could not start order ${orderId} in time; retry`);
+        });
+      }
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return await this.get(orderId); // closed run
+      throw toBindflowError(err);
+    }
+  }
+
+  /**
+   * `bindWait: 'history'`: a plain start, one billable action (none when the run exists already). The run writes
+   * its view into its memo when binding ends (workflows/order.ts, with no party's real number: this call fills in
+   * its own) and this call long-polls the run's history for it, which is free but costs CPU: about eight history
+   * reads per order, on the server and here (docs/benchmarks.md). Only the slow or unusual cases (past the
+   * patience, a repeated request, a closed run) ask the workflow with a query.
+   */
+  private async startThenReadMemo(
+    start: OrderStart,
+    request: OrderBindingInput & { requestedAt: string },
+    patienceMs: number,
+  ): Promise<BindingView> {
+    const deadline = Date.now() + patienceMs;
+    let runId: string;
+    try {
+      const handle = await this.temporal.connection.withDeadline(
+        Math.max(deadline, Date.now() + START_DEADLINE_MS),
+        () => this.temporal.workflow.start<typeof orderBinding>('orderBinding', start),
+      );
+      runId = handle.firstExecutionRunId;
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return await this.get(request.orderId); // closed run
+      throw toBindflowError(err);
+    }
+    if (patienceMs > 0) {
+      const memo = await this.boundViewMemo(start.workflowId, runId, deadline);
+      // The memo has no party number: this request's own, when it made the binding (else a query below).
+      const view = memo?.requestedAt === request.requestedAt ? withPartyNumbers(memo, request) : undefined;
+      if (view) return view;
+    }
+    return await this.viewAfterTimeout(request.orderId, Date.now() + 3_000);
   }
 
   /** The request an existing binding was made with (only to compare a repeated PUT). */

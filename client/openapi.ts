@@ -214,7 +214,7 @@ export const OPERATIONS: OperationSpec[] = [
     operationId: 'bindOrder',
     summary: "Create the order's binding (AX then one YB per B), or return it",
     description:
-      'Answers once both numbers are bound (201), or 202 with `"state": "binding"` after 10 s ' +
+      'Update-with-Start: answers once both numbers are bound (201), or 202 with `"state": "binding"` after 10 s ' +
       '(or `Prefer: wait=N`); the same request again answers 200, a different one 409. Give `partyB` or ' +
       '`partiesB` (not both); labels are unique, no B may equal A, and `durationSeconds + maxExtensionSeconds` ' +
       "must fit the provider's 90 days less 10 minutes. A binding the provider refused is answered with " +

@@ -72,6 +72,12 @@ export const EnvSchema = z.object({
    * change nothing an order shows). Call records (fee) always go through: they carry every time of the call.
    */
   BINDFLOW_CALL_EVENTS: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['all', 'final']).default('all')),
+  /**
+   * How a PUT waits for both numbers: `update` (Update-with-Start: two billable actions, the least CPU) or
+   * `history` (a plain start, then the run's history read until its bound view is in its memo: one billable
+   * action fewer per order, for about eight history reads per order on the API and the Temporal server).
+   */
+  BINDFLOW_BIND_WAIT: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['update', 'history']).default('update')),
   /** The worker's /metrics address: 0.0.0.0 in a container, so that Prometheus can scrape it. */
   BINDFLOW_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   BINDFLOW_SIMULATOR_PORT: port.default(9080),

@@ -7,6 +7,7 @@ import {
   releaseUpdate,
   type floorMessages,
   type floorOrderShaped,
+  type OrderFloorInput,
 } from './workflows';
 import { awaitMemoUpsert, decodeStoredPayload } from '../../client/memoWait';
 import * as sa from '../../workflows/searchAttributes';
@@ -71,9 +72,10 @@ export function runMessageFloor(
 }
 
 /**
- * The order-shaped floor (see floorOrderShaped): started with an order's search attributes by a plain start, then
- * waited for by long-polling its history for the memo written once bound (what bindflow's PUT does), then the
- * message-shaped floor's signals and release update; held open for the same late-events window after the release.
+ * The order-shaped floor (see floorOrderShaped): started with an order's search attributes and waited for until
+ * bound as bindflow's PUT does under `bindWait` (BINDFLOW_BIND_WAIT): Update-with-Start, or a plain start and a
+ * long-poll of the history for the memo written once bound. Then the message-shaped floor's signals and release
+ * update; held open for the same late-events window after the release.
  */
 export function runOrderFloor(
   client: Client,
@@ -85,20 +87,29 @@ export function runOrderFloor(
     run: string;
     expirySeconds: number;
     windowSeconds: number;
+    bindWait: 'update' | 'history';
   },
 ): Promise<FloorResult> {
   return runMessageDriven(client, opts, `floorord-${opts.run}`, async (workflowId) => {
-    const handle = await client.workflow.start<typeof floorOrderShaped>('floorOrderShaped', {
+    const start = {
       workflowId,
       taskQueue,
-      args: [{ orderId: workflowId, expirySeconds: opts.expirySeconds, windowSeconds: opts.windowSeconds }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [{ orderId: workflowId, expirySeconds: opts.expirySeconds, windowSeconds: opts.windowSeconds }] as [
+        OrderFloorInput,
+      ],
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
       typedSearchAttributes: [
         { key: sa.OrderId, value: workflowId },
         { key: sa.BindingState, value: 'binding' },
         { key: sa.AreaCode, value: '0755' },
       ],
-    });
+    };
+    if (opts.bindWait === 'update') {
+      return client.workflow.executeUpdateWithStart(boundUpdate, {
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof floorOrderShaped>('floorOrderShaped', start),
+      });
+    }
+    const handle = await client.workflow.start<typeof floorOrderShaped>('floorOrderShaped', start);
     const execution = { workflowId, runId: handle.firstExecutionRunId };
     const payload = await awaitMemoUpsert(client, execution, ORDER_FLOOR_MEMO, Date.now() + 60_000);
     if (!payload) throw new Error(`order-shaped floor run ${workflowId} wrote no memo in 60 s`);

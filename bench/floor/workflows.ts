@@ -60,8 +60,9 @@ export async function floorMessages(): Promise<number> {
 }
 
 // The order-shaped floor: the engine work an order's lifecycle itself needs, still with none of bindflow's code.
-// Started by a plain start whose client then long-polls the history for a memo written once bound (as bindflow's
-// PUT does), search attributes given at start, one upsert once bound (the same attributes as an order's), an
+// Started and waited for until bound as bindflow's PUT does (Update-with-Start, or with BINDFLOW_BIND_WAIT=history
+// a plain start and a long-poll of the history for the memo it writes once bound, as an order does), search
+// attributes given at start, one upsert once bound (the same attributes as an order's), an
 // expiry timer that the release cancels, one upsert once released, and a late-events window timer during which
 // the run stays open. Its billable actions per run equal an order's; the distance between this and bindflow is
 // bindflow's code, not the engine work it asks for.

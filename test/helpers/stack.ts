@@ -34,6 +34,7 @@ export async function startStack(
     prefix?: string;
     lateEventsGraceSeconds?: number;
     callEvents?: 'all' | 'final';
+    bindWait?: 'update' | 'history';
   } = {},
 ): Promise<Stack> {
   const taskQueue = uniqueTaskQueue(opts.prefix ?? 'stack');
@@ -56,6 +57,7 @@ export async function startStack(
     // Ended orders close at once unless a test asks for the late-events window.
     lateEventsGraceSeconds: opts.lateEventsGraceSeconds ?? 0,
     callEvents: opts.callEvents,
+    bindWait: opts.bindWait,
     numberPool: Object.values(pool).flat(),
     callbacks: { targets: { allowHosts: new Set(['127.0.0.1', 'localhost']) } },
     extend: (a, { authorize }) => codec && registerCodecServer(a, { codec, authorize, corsOrigins: [] }),

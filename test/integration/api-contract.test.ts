@@ -252,3 +252,51 @@ describe('HTTP API contract on the real stack', () => {
     }, 120_000);
   });
 });
+
+// BINDFLOW_BIND_WAIT=history: the same PUT answers, from a plain start and the run's bound view memo.
+describe('PUT with BINDFLOW_BIND_WAIT=history', () => {
+  let h: Stack;
+  beforeAll(async () => {
+    h = await startStack({ prefix: 'api-history', bindPatienceMs: 15_000, bindWait: 'history' });
+  });
+  afterAll(async () => h?.close());
+  const req = { partyA: HELPER, partyB: B2, areaCode: '0755', durationSeconds: 3600 };
+
+  test('201 with the whole view (party numbers from the request), again 200, a different request 409', async () => {
+    const first = await h.http<BindingView>('PUT', '/v1/orders/h-1/binding', req);
+    expect(first.status).toBe(201);
+    const view = (await h.http<BindingView>('GET', '/v1/orders/h-1/binding')).body;
+    // What the workflow itself shows, field for field and in the same key order.
+    expect(JSON.stringify(first.body)).toBe(JSON.stringify(view));
+    expect(first.body).toMatchObject({ state: 'bound', partyA: HELPER, parties: [{ label: 'b', number: B2 }] });
+    const again = await h.http<BindingView>('PUT', '/v1/orders/h-1/binding', req);
+    expect(again.status).toBe(200);
+    expect(again.body.numberX).toBe(first.body.numberX);
+    const other = await h.http<{ error: { code: string } }>('PUT', '/v1/orders/h-1/binding', {
+      ...req,
+      durationSeconds: 60,
+    });
+    expect(other.status).toBe(409);
+    const history = await h.client.workflow.getHandle('binding-h-1').fetchHistory();
+    expect(history.events?.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toEqual([]);
+    expect((await h.http('DELETE', '/v1/orders/h-1/binding')).status).toBe(200);
+  });
+
+  test('202 "binding" past the patience, then bound', async () => {
+    h.sim.setFaults([{ api: 'bindAx', fault: 'timeout', count: 1 }]);
+    const res = await fetch(`${h.apiUrl}/v1/orders/h-slow/binding`, {
+      method: 'PUT',
+      headers: { ...h.auth, 'content-type': 'application/json', prefer: 'wait=2' },
+      body: JSON.stringify({ ...req, partyA: '+8613811110031', partyB: '+8613811110032' }),
+    });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as BindingView).state).toBe('binding');
+    const bound = await eventually(
+      async () => (await h.http<BindingView>('GET', '/v1/orders/h-slow/binding')).body,
+      (v) => v.state !== 'binding',
+      120_000,
+    );
+    expect(bound.state).toBe('bound');
+    await h.http('DELETE', '/v1/orders/h-slow/binding');
+  }, 180_000);
+});

@@ -197,7 +197,7 @@ describe('tracing and metrics of one order', () => {
     );
     expect(order.map((s) => s.name)).toEqual(
       expect.arrayContaining([
-        'StartWorkflow:orderBinding',
+        'UpdateWithStartWorkflow:awaitBound',
         'RunWorkflow:orderBinding',
         'StartActivity:bindAx',
         'RunActivity:bindAx',
