@@ -106,6 +106,7 @@ export function requestFingerprint(input: OrderBindingInput): string {
     requestedAt: _requestedAt,
     lateEventsGraceSeconds: _grace,
     continueAsNewAfterEvents: _continueAsNew,
+    boundViewMemo: _boundViewMemo,
     ...rest
   } = parsed;
   return JSON.stringify(rest, Object.keys(rest).sort());

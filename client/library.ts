@@ -157,6 +157,7 @@ export class BindflowClient {
       ...(this.lateEventsGraceSeconds !== undefined && input.lateEventsGraceSeconds === undefined
         ? { lateEventsGraceSeconds: this.lateEventsGraceSeconds }
         : {}),
+      ...(this.bindWait === 'history' ? { boundViewMemo: true } : {}),
     };
     const workflowId = workflowIdForOrder(input.orderId);
     const start: OrderStart = {

@@ -1,11 +1,4 @@
-import {
-  log,
-  patched,
-  setCurrentDetails,
-  upsertMemo,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { log, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { CallBook, type CallEffect } from './calls';
 import { FailureType, refusal } from './failures';
 import { FifoLock } from './lock';
@@ -14,7 +7,6 @@ import { RecordingFetches, type RecordingFetch } from './recordings';
 import { currentDetails, isTerminal, searchAttributeUpdates, toView, type BindingRecord } from './state';
 import {
   BOUND_VIEW_MEMO,
-  BOUND_VIEW_MEMO_PATCH,
   memoViewBytes,
   DEFAULT_LATE_EVENTS_GRACE_SECONDS,
   effectiveMaxExtensionSeconds,
@@ -184,10 +176,11 @@ export class Order {
     const bindingEnded = this.record.state === 'binding' && state !== 'binding';
     this.record.state = state;
     this.publish();
-    // The PUT that started this run waits for this memo (history long-poll, client/library.ts): it answers
-    // without an update, one billable action fewer per order. Runs already past binding on older code never
-    // wrote it; the patch keeps their replay.
-    if (bindingEnded && patched(BOUND_VIEW_MEMO_PATCH)) upsertMemo({ [BOUND_VIEW_MEMO]: memoViewBytes(this.view()) });
+    // A PUT with BINDFLOW_BIND_WAIT=history waits for this memo (history long-poll, client/library.ts) instead of
+    // an update, one billable action fewer per order. Its input asks for it, so no other run writes it and runs
+    // started before it existed replay as they ran.
+    if (bindingEnded && this.request.boundViewMemo === true)
+      upsertMemo({ [BOUND_VIEW_MEMO]: memoViewBytes(this.view()) });
   }
 
   fail(reason: string): void {

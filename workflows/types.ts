@@ -62,6 +62,11 @@ const baseInput = z.object({
     .min(0)
     .max(7 * 24 * 3600)
     .optional(),
+  /**
+   * Write the view into the memo when binding ends (BOUND_VIEW_MEMO): the API sets it when its PUT waits by
+   * reading the history (BINDFLOW_BIND_WAIT=history); not part of the caller's request.
+   */
+  boundViewMemo: z.boolean().optional(),
   /** Continue-as-new past this many history events (default CONTINUE_AS_NEW_AFTER_EVENTS); for tests. */
   continueAsNewAfterEvents: z.number().int().min(100).max(50_000).optional(),
 });
@@ -224,7 +229,6 @@ export type ProviderEvent = CallEvent | CallRecord;
 
 /** The memo key of the view a run shows once binding ends (bound, failed, or released while binding). */
 export const BOUND_VIEW_MEMO = 'bindflowView';
-export const BOUND_VIEW_MEMO_PATCH = 'bindflow-0.2-bound-view-memo';
 
 /** A view with no real party number in it (the contract keeps them out of every memo): the PUT adds its own. */
 export type MemoView = Omit<BindingView, 'partyA' | 'parties'> & { parties: Omit<PartyView, 'number'>[] };

@@ -60,7 +60,12 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 30_000): Promi
 }
 
 beforeAll(async () => {
-  stack = await startEncryptedStack({ temporalAddress: devServerAddress(), taskQueue: uniqueTaskQueue('encryption') });
+  // BINDFLOW_BIND_WAIT=history: the run also writes its bound view memo, which must stay free of party numbers.
+  stack = await startEncryptedStack({
+    temporalAddress: devServerAddress(),
+    taskQueue: uniqueTaskQueue('encryption'),
+    bindWait: 'history',
+  });
   // A whole life: bind, reassign the driver (update payloads), a call (provider pushes become signals),
   // extend, release (the result).
   const bound = await api('PUT', `/v1/orders/${orderId}/binding`, {

@@ -125,10 +125,10 @@ test.each([
   ['bound', false],
   ['failed', true],
 ])(
-  'the run writes its view into the memo once, when binding ends (%s), with no party number',
+  'asked by its input, the run writes its view into the memo once, when binding ends (%s), with no party number',
   async (state, rejectAx) => {
     provider.rejectAx = rejectAx;
-    const handle = await start(`o-memo-${state}`);
+    const handle = await start(`o-memo-${state}`, { boundViewMemo: true });
     const view = await handle.executeUpdate(msg.awaitBound, { args: [10_000] });
     expect(view.state).toBe(state);
     const history = await handle.fetchHistory();
@@ -146,3 +146,12 @@ test.each([
     await handle.result().catch(() => undefined);
   },
 );
+
+test('unasked (BINDFLOW_BIND_WAIT=update), the run writes no memo', async () => {
+  const handle = await start('o-memo-unasked');
+  expect((await handle.executeUpdate(msg.awaitBound, { args: [10_000] })).state).toBe('bound');
+  const history = await handle.fetchHistory();
+  expect(history.events?.filter((e) => e.workflowPropertiesModifiedEventAttributes)).toEqual([]);
+  await handle.executeUpdate(msg.release, { args: [{}] });
+  await handle.result();
+});
