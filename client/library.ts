@@ -115,10 +115,10 @@ export type BindWait = 'update' | 'history';
 /** An order's start: Update-with-Start needs its conflict policy spelled out. */
 type OrderStart = WorkflowStartOptions<typeof orderBinding> & { workflowIdConflictPolicy: 'USE_EXISTING' };
 
-/** How long a describe, the health check behind WORKFLOW_UNHEALTHY, may take. */
 /** The least time a start may take (with no patience at all, too). */
 const START_DEADLINE_MS = 10_000;
 
+/** How long a describe, the health check behind WORKFLOW_UNHEALTHY, may take. */
 const DESCRIBE_DEADLINE_MS = 2_000;
 
 export class BindflowClient {

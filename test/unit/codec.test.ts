@@ -36,6 +36,20 @@ describe('payload encryption codec (AES-256-GCM)', () => {
     const plain = defaultPayloadConverter.toPayload('plain');
     expect(await codec.decode([plain])).toEqual([plain]);
   });
+
+  test('raw bytes (the bound view memo) are left in clear; every other payload, strings and objects, is sealed', async () => {
+    const codec = new EncryptionCodec(newKey());
+    const bytes = defaultPayloadConverter.toPayload(new TextEncoder().encode('{"state":"bound"}'));
+    const [json, text, raw] = await codec.encode([
+      defaultPayloadConverter.toPayload({ partyA: NUMBER }),
+      defaultPayloadConverter.toPayload(NUMBER),
+      bytes,
+    ]);
+    expect(Buffer.from(json.metadata!.encoding!).toString()).toBe(ENCODING);
+    expect(Buffer.from(text.metadata!.encoding!).toString()).toBe(ENCODING);
+    expect(raw).toEqual(bytes);
+    expect(Buffer.from(raw.metadata!.encoding!).toString()).toBe('binary/plain');
+  });
 });
 
 describe('codec server protocol', () => {
