@@ -29,6 +29,28 @@ async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeou
   return last;
 }
 
+/** A PUT whose first AX bind hangs: 202 "binding" past its 2 s patience, bound later, nothing left after DELETE. */
+async function slowPutIsPendingThenBound(st: Stack, orderId: string, req: { partyA: string; partyB: string }) {
+  st.sim.setFaults([{ api: 'bindAx', fault: 'timeout', count: 1 }]);
+  const res = await fetch(`${st.apiUrl}/v1/orders/${orderId}/binding`, {
+    method: 'PUT',
+    headers: { ...st.auth, 'content-type': 'application/json', prefer: 'wait=2' },
+    body: JSON.stringify(req),
+  });
+  // Patience 2 s (Prefer: wait=2); the provider client waits longer for the hanging first bind.
+  expect(res.status).toBe(202);
+  expect(((await res.json()) as BindingView).state).toBe('binding');
+  const bound = await eventually(
+    async () => (await st.http<BindingView>('GET', `/v1/orders/${orderId}/binding`)).body,
+    (v) => v.state !== 'binding',
+    120_000,
+  );
+  expect(bound.state).toBe('bound');
+  expect(st.sim.bindings().filter((b) => b.numA === req.partyA)).toHaveLength(1);
+  await st.http('DELETE', `/v1/orders/${orderId}/binding`);
+  expect(st.sim.bindings().filter((b) => b.numA === req.partyA)).toHaveLength(0);
+}
+
 describe('HTTP API contract on the real stack', () => {
   let s: Stack;
   beforeAll(async () => {
@@ -128,24 +150,7 @@ describe('HTTP API contract on the real stack', () => {
   });
 
   test('PUT answers 202 "binding" when the provider is slow, and the order is bound later', async () => {
-    s.sim.setFaults([{ api: 'bindAx', fault: 'timeout', count: 1 }]);
-    const res = await fetch(`${s.apiUrl}/v1/orders/c-slow/binding`, {
-      method: 'PUT',
-      headers: { ...s.auth, 'content-type': 'application/json', prefer: 'wait=2' },
-      body: JSON.stringify({ ...body, partyA: '+8613811110011', partyB: '+8613811110012' }),
-    });
-    // Patience 2 s (Prefer: wait=2); the provider client waits longer for the hanging first bind.
-    expect(res.status).toBe(202);
-    expect(((await res.json()) as BindingView).state).toBe('binding');
-    const bound = await eventually(
-      async () => (await s.http<BindingView>('GET', '/v1/orders/c-slow/binding')).body,
-      (v) => v.state !== 'binding',
-      120_000,
-    );
-    expect(bound.state).toBe('bound');
-    expect(s.sim.bindings().filter((b) => b.numA === '+8613811110011')).toHaveLength(1);
-    await s.http('DELETE', '/v1/orders/c-slow/binding');
-    expect(s.sim.bindings().filter((b) => b.numA === '+8613811110011')).toHaveLength(0);
+    await slowPutIsPendingThenBound(s, 'c-slow', { ...body, partyA: '+8613811110011', partyB: '+8613811110012' });
   }, 180_000);
 
   describe('webhook', () => {
@@ -283,20 +288,6 @@ describe('PUT with BINDFLOW_BIND_WAIT=history', () => {
   });
 
   test('202 "binding" past the patience, then bound', async () => {
-    h.sim.setFaults([{ api: 'bindAx', fault: 'timeout', count: 1 }]);
-    const res = await fetch(`${h.apiUrl}/v1/orders/h-slow/binding`, {
-      method: 'PUT',
-      headers: { ...h.auth, 'content-type': 'application/json', prefer: 'wait=2' },
-      body: JSON.stringify({ ...req, partyA: '+8613811110031', partyB: '+8613811110032' }),
-    });
-    expect(res.status).toBe(202);
-    expect(((await res.json()) as BindingView).state).toBe('binding');
-    const bound = await eventually(
-      async () => (await h.http<BindingView>('GET', '/v1/orders/h-slow/binding')).body,
-      (v) => v.state !== 'binding',
-      120_000,
-    );
-    expect(bound.state).toBe('bound');
-    await h.http('DELETE', '/v1/orders/h-slow/binding');
+    await slowPutIsPendingThenBound(h, 'h-slow', { ...req, partyA: '+8613811110031', partyB: '+8613811110032' });
   }, 180_000);
 });
