@@ -9,7 +9,6 @@ import {
   type WorkflowStartOptions,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
-  WorkflowUpdateStage,
   WorkflowHandle,
 } from '@temporalio/client';
 import {
@@ -36,6 +35,10 @@ import { requestFingerprint } from './httpSchemas';
 import { poolCapacity, type OpenBindingNumbers } from './pool';
 import { awaitMemoUpsert, decodeStoredPayload } from './memoWait';
 import type { PoolCapacity } from './apiSchemas';
+import { randomUUID } from 'node:crypto';
+import { temporal } from '@temporalio/proto';
+
+const UpdateStage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
 
 /** gRPC status codes used below (grpc-js numbering). */
 const grpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14 } as const;
@@ -301,18 +304,19 @@ export class BindflowClient {
     const updateMs = finite ? waitMs - Math.min(5_000, waitMs / 2) : Infinity;
     const aborter = new AbortController();
     const timer = finite ? setTimeout(() => aborter.abort(), updateMs) : undefined;
-    const progress = { accepted: false };
+    // One round trip that answers with the outcome; whether the workflow had accepted the change is asked only
+    // when the deadline passes first (a second round trip then, instead of on every change).
+    const updateId = opts.updateId ?? randomUUID();
     try {
-      const binding = await this.temporal.connection.withAbortSignal(aborter.signal, async () => {
-        const update = await this.startUpdate(orderId, change, opts.updateId);
-        progress.accepted = true;
-        return await update.result();
-      });
+      const binding = await this.temporal.connection.withAbortSignal(aborter.signal, () =>
+        this.executeChange(orderId, change, updateId),
+      );
       return { status: 'done', binding };
     } catch (err) {
       if (aborter.signal.aborted && err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        const accepted = await this.updateAccepted(orderId, updateId, deadline);
         const binding = await this.viewAfterTimeout(orderId, deadline);
-        return { status: 'pending', accepted: progress.accepted, binding };
+        return { status: 'pending', accepted, binding };
       }
       if (err instanceof WorkflowNotFoundError || isNotFoundGrpc(err)) {
         // Completed runs answer updates with "not found": tell a closed binding from an unknown order.
@@ -413,23 +417,40 @@ export class BindflowClient {
     return out.binding; // never pending without a deadline
   }
 
-  private startUpdate(orderId: string, change: OrderChange, updateId: string | undefined) {
+  private executeChange(orderId: string, change: OrderChange, updateId: string): Promise<BindingView> {
     const handle = this.handle(orderId);
-    const start = <Arg>(def: UpdateDefinition<BindingView, [Arg]>, arg: Arg) =>
-      handle.startUpdate(def, {
-        args: [arg],
-        waitForStage: WorkflowUpdateStage.ACCEPTED,
-        ...(updateId !== undefined ? { updateId } : {}),
-      });
+    const execute = <Arg>(def: UpdateDefinition<BindingView, [Arg]>, arg: Arg) =>
+      handle.executeUpdate(def, { args: [arg], updateId });
     switch (change.kind) {
       case 'extend':
-        return start(msg.extend, change.request);
+        return execute(msg.extend, change.request);
       case 'setParty':
-        return start(msg.setParty, { label: change.label, number: change.number });
+        return execute(msg.setParty, { label: change.label, number: change.number });
       case 'removeParty':
-        return start(msg.removeParty, { label: change.label });
+        return execute(msg.removeParty, { label: change.label });
       case 'release':
-        return start(msg.release, change.reason ? { reason: change.reason } : {});
+        return execute(msg.release, change.reason ? { reason: change.reason } : {});
+    }
+  }
+
+  /**
+   * Whether the workflow has accepted the update `updateId` (it then completes on its own), asked once a change's
+   * deadline passed; false when it has not, or when that cannot be told in time (at most 1 s, within `deadline`).
+   */
+  private async updateAccepted(orderId: string, updateId: string, deadline: number): Promise<boolean> {
+    const within = Math.max(Date.now() + 200, Math.min(deadline, Date.now() + 1_000));
+    try {
+      const res = await this.temporal.connection.withDeadline(within, () =>
+        this.temporal.workflowService.pollWorkflowExecutionUpdate({
+          namespace: this.temporal.options.namespace,
+          updateRef: { workflowExecution: { workflowId: workflowIdForOrder(orderId) }, updateId },
+          identity: this.temporal.options.identity,
+          waitPolicy: { lifecycleStage: UpdateStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED },
+        }),
+      );
+      return (res.stage ?? 0) >= UpdateStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+    } catch {
+      return false; // not admitted, rejected, or not known in time: it may still be applied
     }
   }
 
