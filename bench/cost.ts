@@ -85,18 +85,37 @@ export async function countHistory(client: Client, workflowId: string): Promise<
 
 /** Sum of the dev server's `action` counter by type (Prometheus text), for `namespace="default"`. */
 export async function scrapeActions(metricsPort: number): Promise<Record<string, number>> {
+  return scrapeCounter(metricsPort, 'action', (labels) => labels.operation ?? labels.action_type ?? 'unknown');
+}
+
+/**
+ * The frontend's requests by operation (`service_requests`, namespace `default`): e.g. the history reads a `PUT`
+ * makes with BINDFLOW_BIND_WAIT=history (`PollWorkflowExecutionHistory`: a read that waits for new events).
+ */
+export async function scrapeFrontendRequests(metricsPort: number): Promise<Record<string, number>> {
+  return scrapeCounter(metricsPort, 'service_requests', (labels) =>
+    labels.service_name === 'frontend' && labels.namespace === 'default' ? labels.operation : undefined,
+  );
+}
+
+/** A counter of the server's Prometheus text (`name` or `name_total`), summed by the key `keyOf` picks. */
+async function scrapeCounter(
+  metricsPort: number,
+  name: string,
+  keyOf: (labels: Record<string, string>) => string | undefined,
+): Promise<Record<string, number>> {
   const res = await request(`http://127.0.0.1:${metricsPort}/metrics`);
   const text = await res.body.text();
   const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('action{') && !line.startsWith('action_total{')) continue;
-    const m = /^action(?:_total)?\{([^}]*)\}\s+([0-9.eE+-]+)/.exec(line);
+  const line = new RegExp(`^${name}(?:_total)?\\{([^}]*)\\}\\s+([0-9.eE+-]+)`);
+  for (const row of text.split('\n')) {
+    const m = line.exec(row);
     if (!m) continue;
     const labels = Object.fromEntries(
       [...m[1].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]] as [string, string]),
     );
-    const key = labels.operation ?? labels.action_type ?? 'unknown';
-    out[key] = (out[key] ?? 0) + Number(m[2]);
+    const key = keyOf(labels);
+    if (key !== undefined) out[key] = (out[key] ?? 0) + Number(m[2]);
   }
   return out;
 }

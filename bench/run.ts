@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import { freePort } from '../lib/ports';
-import { countHistory, diffCounters, scrapeActions } from './cost';
+import { countHistory, diffCounters, scrapeActions, scrapeFrontendRequests } from './cost';
 import { runFloor, runMessageFloor, runOrderFloor, type FloorResult } from './floor/run';
 import { EnvSchema } from '../lib/config';
 import { ORDER_DURATION_SECONDS, PUSH_ITEMS_PER_CALL, runOneOrder, httpAgent, api } from './orders';
@@ -141,6 +141,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
     const orderRuns: OrdersResult[] = [];
     let sampleOrderId = '';
     let actionsDelta: Record<string, number> = {};
+    let requestsDelta: Record<string, number> = {};
     let cpuPerOrder: Record<string, number> = {};
     let cpuPerFloor: Record<string, number> = {};
     let cpuPerMsgFloor: Record<string, number> = {};
@@ -204,6 +205,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
       // The server reports metrics on an interval: let the previous phase's counts land first.
       await sleep(2000);
       const before = await scrapeActions(metricsPort);
+      const requestsBefore = await scrapeFrontendRequests(metricsPort);
       const {
         value: { result, ids },
         cpu: ordersCpu,
@@ -212,6 +214,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
       cpuPerFloor = msPerRun(floorCpu);
       await sleep(2000);
       actionsDelta = diffCounters(await scrapeActions(metricsPort), before);
+      requestsDelta = diffCounters(await scrapeFrontendRequests(metricsPort), requestsBefore);
       orderRuns.push(result);
       sampleOrderId = ids[ids.length - 1];
       say(
@@ -271,10 +274,17 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
     // Neither queries nor heartbeats are in the history: the server's metric counts them.
     const heartbeatsPerOrder = round((actionsDelta.RecordActivityTaskHeartbeat ?? 0) / ORDERS, 1);
     const queriesPerOrder = round((actionsDelta.QueryWorkflow ?? 0) / ORDERS, 1);
+    // Reads of a run's history by any client (the API waiting for the bound view with BINDFLOW_BIND_WAIT=history;
+    // a worker replaying a run its cache lost), from the frontend's request counter: not billable, but rate-limited.
+    const historyReadsPerOrder = round(
+      ((requestsDelta.PollWorkflowExecutionHistory ?? 0) + (requestsDelta.GetWorkflowExecutionHistory ?? 0)) / ORDERS,
+      1,
+    );
     say(
       `billable actions per order: ${history.actions} seen in history, ` +
         `server action metric ${round(serverActions / ORDERS)} per order ${JSON.stringify(actionsDelta)}`,
     );
+    say(`frontend requests during the orders phase: ${JSON.stringify(requestsDelta)}`);
     const leftAtProvider = stack.sim.bindings().length;
     const mem = stack.worker.memory();
     say(
@@ -326,6 +336,7 @@ async function benchOne(engineName: EngineName): Promise<Record<string, unknown>
       queriesPerOrder,
       heartbeatsPerOrder,
       serverActionsPerOrder: round(serverActions / ORDERS),
+      historyReadsPerOrder,
       cpuMsPerOrder: cpuPerOrder,
       cpuMsPerFloorWorkflow: cpuPerFloor,
       cpuMsPerMessageFloorWorkflow: cpuPerMsgFloor,
