@@ -34,14 +34,12 @@ import { BindflowError, type BindflowErrorCode } from './errors';
 import { requestFingerprint } from './httpSchemas';
 import { poolCapacity, type OpenBindingNumbers } from './pool';
 import { awaitMemoUpsert, decodeStoredPayload } from './memoWait';
+import { grpcStatus } from './grpcStatus';
 import type { PoolCapacity } from './apiSchemas';
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 
 const UpdateStage = temporal.api.enums.v1.UpdateWorkflowExecutionLifecycleStage;
-
-/** gRPC status codes used below (grpc-js numbering). */
-const grpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14 } as const;
 
 // The typed client library for TypeScript backends: everything the HTTP API does, without HTTP.
 

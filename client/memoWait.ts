@@ -1,11 +1,10 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
+import { grpcStatus } from './grpcStatus';
 
 // Waiting for a run to write a memo, by long-polling its history: GetWorkflowExecutionHistory with
 // `waitNewEvent` answers as soon as the run has new events (or after the server's long-poll interval, with
 // none). Reading a history is not a billable action, where an update or a query is one (issue 15).
-
-const DEADLINE_EXCEEDED = 4;
 
 /**
  * The first memo upsert of `key` in the run's history, as stored (still encoded); undefined when `deadline`
@@ -32,7 +31,7 @@ export async function awaitMemoUpsert(
         }),
       );
     } catch (err) {
-      if (isGrpcServiceError(err) && err.code === DEADLINE_EXCEEDED) return undefined;
+      if (isGrpcServiceError(err) && err.code === grpcStatus.DEADLINE_EXCEEDED) return undefined;
       throw err;
     }
     for (const event of page.history?.events ?? []) {

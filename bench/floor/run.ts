@@ -11,6 +11,7 @@ import {
 } from './workflows';
 import { awaitMemoUpsert, decodeStoredPayload } from '../../client/memoWait';
 import * as sa from '../../workflows/searchAttributes';
+import { memoViewFromBytes } from '../../workflows/types';
 import { closedLoop, summarize, type LatencySummary } from '../stats';
 
 // Drives the floor: `total` bare workflows of `activities` no-op activities each, `concurrency` at a time,
@@ -113,7 +114,9 @@ export function runOrderFloor(
     const execution = { workflowId, runId: handle.firstExecutionRunId };
     const payload = await awaitMemoUpsert(client, execution, ORDER_FLOOR_MEMO, Date.now() + 60_000);
     if (!payload) throw new Error(`order-shaped floor run ${workflowId} wrote no memo in 60 s`);
-    return JSON.parse(new TextDecoder().decode((await decodeStoredPayload(client, payload)) as Uint8Array));
+    const view = memoViewFromBytes(await decodeStoredPayload(client, payload));
+    if (!view) throw new Error(`order-shaped floor run ${workflowId} wrote an unreadable memo`);
+    return view;
   });
 }
 
