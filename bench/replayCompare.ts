@@ -51,12 +51,15 @@ async function replay(
   history: History,
   tag: string,
   n: number,
+  sites?: string[],
 ): Promise<Measured> {
   const histories = Array.from({ length: n }, (_, i) => ({ workflowId: `${tag}-${i}`, history }));
   let sandboxPromises = 0;
   const calls0 = sandboxCalls;
   const stop = v8.promiseHooks.onInit((p: Promise<unknown>) => {
-    if (p.constructor !== Promise) sandboxPromises++; // a promise of the workflow's own V8 context
+    if (p.constructor === Promise) return;
+    sandboxPromises++; // a promise of the workflow's own V8 context
+    if (sites) sites.push(new Error().stack ?? '');
   });
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -156,6 +159,12 @@ async function main(): Promise<void> {
   // Warm both (thread start, bundle compile), then alternate.
   await replay(orderBundle, order, 'warm-order', 3);
   await replay(floorBundle, floor, 'warm-floor', 3);
+  if (process.env.REPLAY_PROMISE_SITES) {
+    // Where the order's sandbox promises come from: the frames of each promise's creation, counted per replay.
+    const sites: string[] = [];
+    await replay(orderBundle, order, 'sites', 1, sites);
+    require('node:fs').writeFileSync(process.env.REPLAY_PROMISE_SITES, sites.join('\n=====\n'));
+  }
   const o: Measured[] = [];
   const f: Measured[] = [];
   for (let r = 0; r < ROUNDS; r++) {

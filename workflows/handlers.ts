@@ -1,4 +1,4 @@
-import { CancellationScope, condition, log, setHandler } from '@temporalio/workflow';
+import { condition, log, setHandler } from '@temporalio/workflow';
 import { guarded, rejected } from './failures';
 import * as msg from './messages';
 import type { Order } from './order';
@@ -67,18 +67,17 @@ export function registerHandlers(order: Order): void {
     },
   );
 
-  // Shielded from a workflow cancellation request, like the update handlers (`guarded`): the recording fetches
-  // and notifications it starts belong to the order, not to whoever asked to cancel.
-  setHandler(msg.providerEvents, (events) =>
-    CancellationScope.nonCancellable(async () => {
-      try {
-        order.onProviderEvents(events);
-      } catch (err) {
-        // A signal handler that throws fails the workflow task: log and drop this batch instead.
-        log.error('provider events not applied', { error: (err as Error)?.message });
-      }
-    }),
-  );
+  // Synchronous: it awaits nothing. The recording fetches and notifications it starts run under the order's
+  // lifecycle scope (Order's constructor), out of a workflow cancellation request's reach. No scope of its own:
+  // that was six promises per signal, each paying the SDK's stack-trace hook.
+  setHandler(msg.providerEvents, (events) => {
+    try {
+      order.onProviderEvents(events);
+    } catch (err) {
+      // A signal handler that throws fails the workflow task: log and drop this batch instead.
+      log.error('provider events not applied', { error: (err as Error)?.message });
+    }
+  });
 }
 
 /** The expiry an extension asks for; throws (refusing it) when not allowed. */

@@ -58,7 +58,14 @@ export class Outbox {
   private suspended = false;
   private scope: CancellationScope | undefined;
 
-  constructor(readonly items: PendingNotification[] = []) {
+  /**
+   * `parent`: the scope deliveries run under, whatever context adds a notification (a signal handler's is the
+   * root scope, which a workflow cancellation request cancels); the order's lifecycle scope, which it does not.
+   */
+  constructor(
+    readonly items: PendingNotification[] = [],
+    private readonly parent?: CancellationScope,
+  ) {
     this.kick();
   }
 
@@ -95,7 +102,7 @@ export class Outbox {
 
   private async drain(): Promise<void> {
     while (!this.suspended && this.items.length > 0) {
-      const scope = new CancellationScope();
+      const scope = new CancellationScope({ cancellable: true, parent: this.parent });
       this.scope = scope;
       try {
         await scope.run(() => deliver(this.items[0]));

@@ -1,4 +1,11 @@
-import { log, setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  log,
+  setCurrentDetails,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { CallBook, type CallEffect } from './calls';
 import { FailureType, refusal } from './failures';
 import { FifoLock } from './lock';
@@ -47,11 +54,18 @@ export class Order {
     this.record = record;
     this.calls = new CallBook(record.calls);
     const v2 = carried?.version === 2 ? carried : undefined;
-    this.outbox = new Outbox(v2?.outbox ?? []);
-    this.recordings = new RecordingFetches((sessionId, url) => {
-      const call = this.calls.setRecordingUrl(sessionId, url);
-      if (call) this.notify('recording.ready', { call });
-    }, v2?.recordings ?? []);
+    // The order is made inside its lifecycle's scope, which a workflow cancellation request does not reach
+    // (orderBinding.ts): notifications and recording fetches run under it, whichever handler starts them.
+    const lifecycle = CancellationScope.current();
+    this.outbox = new Outbox(v2?.outbox ?? [], lifecycle);
+    this.recordings = new RecordingFetches(
+      (sessionId, url) => {
+        const call = this.calls.setRecordingUrl(sessionId, url);
+        if (call) this.notify('recording.ready', { call });
+      },
+      v2?.recordings ?? [],
+      lifecycle,
+    );
   }
 
   /** Asks for the release unless the end is already decided; true when this call decided it. */

@@ -13,9 +13,11 @@ export interface RecordingFetch {
 export class RecordingFetches {
   private readonly running = new Map<RecordingFetch, CancellationScope>();
 
+  /** `parent`: the scope fetches run under, whoever starts them (see Outbox). */
   constructor(
     private readonly onFetched: (sessionId: string, url: string) => void,
     carried: RecordingFetch[] = [],
+    private readonly parent?: CancellationScope,
   ) {
     for (const f of carried) this.start(f);
   }
@@ -25,7 +27,7 @@ export class RecordingFetches {
   }
 
   start(fetch: RecordingFetch): void {
-    const scope = new CancellationScope();
+    const scope = new CancellationScope({ cancellable: true, parent: this.parent });
     this.running.set(fetch, scope);
     void scope
       .run(() => recordings.fetchRecordingUrl({ recordDomain: fetch.recordDomain, fileName: fetch.fileName }))

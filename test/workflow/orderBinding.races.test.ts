@@ -273,3 +273,56 @@ test('a workflow cancellation request does not cut short a party change under wa
     expect(history.events?.filter((e) => e.activityTaskCancelRequestedEventAttributes)).toEqual([]);
   });
 });
+
+test('a workflow cancellation request does not cut short a recording fetch a push started: the link arrives, then the release', async () => {
+  const provider = new FakeProvider();
+  const fast = provider.activities();
+  let fetchStarted!: () => void;
+  const fetchUnderWay = new Promise<void>((r) => (fetchStarted = r));
+  const slowFetch: Partial<BindflowActivities> = {
+    fetchRecordingUrl: async (i) => {
+      fetchStarted();
+      await new Promise((r) => setTimeout(r, 500));
+      return fast.fetchRecordingUrl(i);
+    },
+  };
+  await withWorker(provider, slowFetch, async (queue) => {
+    const handle = await env.client.workflow.start(orderBinding, {
+      taskQueue: queue,
+      workflowId: 'binding-o-races-cancel-recording',
+      args: [input('o-races-cancel-recording', { record: true, userCallbackUrl: 'https://orders.example/hooks' })],
+    });
+    const bound = await handle.executeUpdate(msg.awaitBound, { args: [10_000] });
+    await handle.signal(
+      msg.providerEvents,
+      providerEventsFromPush({
+        eventType: 'fee',
+        feeLst: [
+          {
+            icid: 'icid-cancel',
+            sessionId: 's-cancel',
+            subscriptionId: bound.subscriptionId,
+            direction: 0,
+            callerNum: NUMBERS[0],
+            calleeNum: bound.numberX,
+            callInTime: '2026-11-29 10:00:00',
+            fwdAnswerTime: '2026-11-29 10:00:05',
+            callEndTime: '2026-11-29 10:00:47',
+            recordFlag: 1,
+            recordDomain: 'ostor.example',
+            recordObjectName: 'rec-cancel.wav',
+          },
+        ],
+      }),
+    );
+    await fetchUnderWay;
+    await handle.cancel();
+    const summary = await handle.result();
+    expect(summary.state).toBe('released');
+    const ready = provider.notifications.find((n) => n.body.type === 'recording.ready');
+    expect(ready?.body).toMatchObject({ call: { recordingUrl: expect.stringMatching(/rec-cancel\.wav/) } });
+    expect(provider.notifications.map((n) => n.body.type)).toContain('binding.released');
+    const history = await handle.fetchHistory();
+    expect(history.events?.filter((e) => e.activityTaskCancelRequestedEventAttributes)).toEqual([]);
+  });
+});
