@@ -9,6 +9,7 @@ import { providerEventsFromPush } from '../workflows/providerEvents';
 import { getWorkflowBundle } from '../worker/bundle';
 import { eventSignal, releaseUpdate } from './floor/workflows';
 import { FLOOR_WORKFLOWS_PATH, startMessageFloor } from './floor/run';
+import { sourceLocator } from '../scripts/cpu-profile-summary';
 import {
   createEnvWithSearchAttributes,
   createFakeWorker,
@@ -75,6 +76,43 @@ async function replay(
     sandboxPromises: sandboxPromises / n,
     sandboxCalls: (sandboxCalls - calls0) / n,
   };
+}
+
+/**
+ * REPLAY_PROMISE_SITES=1: where one replay of the order creates its sandbox promises, by the nearest frame in
+ * bindflow's workflow code (or the SDK's, when none is on the stack), mapped through the bundle's source map.
+ */
+function promiseSites(stacks: string[], bundleCode: string): string {
+  const at = bundleCode.lastIndexOf('//# sourceMappingURL=data:');
+  const base64 = at >= 0 ? bundleCode.slice(at).split('base64,')[1] : undefined;
+  if (!base64) return 'promise sites: the bundle has no inline source map\n';
+  const locate = sourceLocator([JSON.parse(Buffer.from(base64.trim(), 'base64').toString('utf8'))]);
+  const counts = new Map<string, number>();
+  for (const stack of stacks) {
+    let sdk: string | undefined;
+    let own: string | undefined;
+    for (const line of stack.split('\n')) {
+      const m = /at (?:(.*?) \()?(\S*workflow-bundle-[0-9a-f]+\.js):(\d+):(\d+)\)?$/.exec(line.trim());
+      if (!m) continue;
+      const found = locate({
+        functionName: m[1] ?? '',
+        url: m[2],
+        lineNumber: Number(m[3]) - 1,
+        columnNumber: Number(m[4]) - 1,
+      } as Parameters<typeof locate>[0]);
+      if (!found) continue;
+      const where = `${found.location}${m[1] ? ` ${m[1]}` : ''}`;
+      if (found.area === 'workflow sandbox: bindflow code') {
+        own = where;
+        break;
+      }
+      sdk ??= where;
+    }
+    const key = own ?? `(SDK only) ${sdk ?? 'unknown'}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const rows = [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${String(n).padStart(5)}  ${k}`);
+  return `promises created in the sandbox by one replay of the order: ${stacks.length}\n${rows.join('\n')}\n`;
 }
 
 async function recordHistories(): Promise<{
@@ -160,10 +198,9 @@ async function main(): Promise<void> {
   await replay(orderBundle, order, 'warm-order', 3);
   await replay(floorBundle, floor, 'warm-floor', 3);
   if (process.env.REPLAY_PROMISE_SITES) {
-    // Where the order's sandbox promises come from: the frames of each promise's creation, counted per replay.
     const sites: string[] = [];
     await replay(orderBundle, order, 'sites', 1, sites);
-    require('node:fs').writeFileSync(process.env.REPLAY_PROMISE_SITES, sites.join('\n=====\n'));
+    process.stdout.write(promiseSites(sites, orderBundle.code));
   }
   const o: Measured[] = [];
   const f: Measured[] = [];
