@@ -31,35 +31,11 @@ export interface BindYbInput {
   areaCode: string;
   areaMatchMode: 'strict' | 'province';
   preVoiceY?: string;
-  /**
-   * Look for this B's YB under the subscription before binding, as a retry does: set when an earlier call for
-   * it (in `bindAxYb`) may have bound it and lost its answer.
-   */
-  lookUpFirst?: boolean;
 }
 
 export interface BindYbResult {
   numberY: string;
   adopted: boolean;
-}
-
-/** The first bind in one activity: the AX, then a YB for each B party in turn. */
-export interface BindAxYbInput {
-  ax: BindAxInput;
-  /** In order; each bound under the AX's subscription. */
-  parties: { label: string; partyB: string }[];
-  yb: { areaCode: string; areaMatchMode: 'strict' | 'province'; preVoiceY?: string };
-}
-
-export interface BindAxYbResult extends BindAxResult {
-  /** The parties bound, in order: a prefix of the input's. */
-  parties: { label: string; numberY: string }[];
-  /**
-   * The party whose YB failed, when one did (the AX and the parties before it stay bound; the workflow goes on
-   * from there or runs the saga). `definite`: the provider refused, nothing was bound; otherwise the YB may
-   * have landed with its answer lost.
-   */
-  stopped: { label: string; message: string; definite: boolean } | null;
 }
 
 export interface UnbindInput {
@@ -133,12 +109,6 @@ export interface NotifyInput {
 export interface BindflowActivities {
   bindAx(input: BindAxInput): Promise<BindAxResult>;
   bindYb(input: BindYbInput): Promise<BindYbResult>;
-  /**
-   * AX, then each YB, in one activity (one billable action and one workflow task instead of one per step).
-   * An AX failure fails it (and its retry binds the AX again, as `bindAx`'s does); a YB failure does not: it
-   * answers what was bound and where it stopped.
-   */
-  bindAxYb(input: BindAxYbInput): Promise<BindAxYbResult>;
   unbind(input: UnbindInput): Promise<UnbindResult>;
   /** Saga for a bind whose outcome stayed unknown: sweeps the number pool, unbinds what carries `userData`. */
   unbindByUserData(input: { userData: string }): Promise<{ unbound: number }>;

@@ -48,7 +48,7 @@ const IN_MEMORY = process.env.BENCH_DB === 'memory';
 const LATE_EVENTS_WINDOW_SECONDS = EnvSchema.shape.BINDFLOW_LATE_EVENTS_GRACE.parse(
   process.env.BINDFLOW_LATE_EVENTS_GRACE || undefined,
 );
-/** The bare floor's activities: an order's when issue 15 was filed (bindAx, bindYb, unbind; now bindAxYb, unbind), kept as its yardstick. */
+/** bindAx, bindYb, unbind: the activity calls of one order without a recording or a callback URL. */
 const ACTIVITIES_PER_ORDER = 3;
 
 /** CPU seconds of a phase's ORDERS runs, per process → CPU milliseconds per run. */

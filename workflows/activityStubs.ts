@@ -9,7 +9,7 @@ import type { BindflowActivities } from '../activities/types';
  * instead of waiting forever; not by a small attempt count, which flow control's one-minute waits used up
  * (docs/benchmarks.md, "Bound under faults"). Retries no more than 10 s apart otherwise.
  */
-export const binds = proxyActivities<Pick<BindflowActivities, 'bindAx' | 'bindYb' | 'bindAxYb'>>({
+export const binds = proxyActivities<Pick<BindflowActivities, 'bindAx' | 'bindYb'>>({
   startToCloseTimeout: '2m',
   scheduleToCloseTimeout: '5m',
   // Binds heartbeat while the call is in flight: a worker dying mid-bind is noticed in seconds.

@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, patched, uuid4 } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, uuid4 } from '@temporalio/workflow';
 import { binds, cleanup } from './activityStubs';
 import { FailureType, refusal, rejected } from './failures';
 import type { Ending, Order } from './order';
@@ -23,111 +23,65 @@ function isDefiniteRejection(err: unknown): boolean {
   return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable === true;
 }
 
-function ybOptions(order: Order) {
+function bindY(order: Order, number: string) {
   const req = order.request;
-  return {
-    areaCode: req.areaCode,
-    areaMatchMode: req.areaMatchMode,
-    ...(req.preVoiceY ? { preVoiceY: req.preVoiceY } : {}),
-  };
-}
-
-/** `lookUpFirst`: an earlier call for this B may have bound it and lost its answer. */
-function bindY(order: Order, number: string, lookUpFirst = false) {
   return binds.bindYb({
     subscriptionId: order.record.subscriptionId!,
     partyB: number,
-    ...ybOptions(order),
-    ...(lookUpFirst ? { lookUpFirst } : {}),
+    areaCode: req.areaCode,
+    areaMatchMode: req.areaMatchMode,
+    ...(req.preVoiceY ? { preVoiceY: req.preVoiceY } : {}),
   });
 }
 
-/** Runs that reach their first bind with this marker bind the AX and every YB in one activity (`bindAxYb`). */
-export const ONE_ACTIVITY_BIND_PATCH = 'bindflow-bind-axyb-in-one-activity';
-
 /**
- * AX, then one YB per party. A failed YB runs the saga: the whole AX goes. A bind whose answer was lost is
- * simply bound again by its activity's retry: the possible orphan carries this order's userData and another
- * subscription id, and reconciliation unbinds it (the provider-side duration bounds it meanwhile).
- *
- * Since ONE_ACTIVITY_BIND_PATCH, all in one activity (one billable action and one workflow task instead of one
- * per party and one more): a release arriving meanwhile waits for the whole bind, then the lifecycle unbinds it.
- * Only a YB failure brings back the single steps: a definite refusal runs the saga at once; anything else
- * retries that party alone (`bindYb`, looking up first, as its answer may have been lost) and binds the rest.
- * Runs whose first bind predates the marker replay their steps one by one and stop early on a release.
+ * AX, then one YB per party; stops early when a release arrives (the lifecycle then unbinds). A failed
+ * YB runs the saga: the whole AX goes. A bind whose answer was lost is simply bound again by its
+ * activity's retry: the possible orphan carries this order's userData and another subscription id, and
+ * reconciliation unbinds it (the provider-side duration bounds it meanwhile).
  */
 export function bindAll(order: Order): Promise<void> {
   return order.lock.run(async () => {
     const req = order.request;
     const record = order.record;
     const userData = makeUserData(req.orderId, uuid4().replace(/-/g, '').slice(0, 12));
-    const ax = {
-      orderId: req.orderId,
-      userData,
-      partyA: req.partyA,
-      areaCode: req.areaCode,
-      areaMatchMode: req.areaMatchMode,
-      callDirection: req.callDirection,
-      durationSeconds: providerDurationSeconds(req),
-      record: req.record,
-      ...(req.recordHintTone ? { recordHintTone: req.recordHintTone } : {}),
-      ...(req.preVoiceX ? { preVoiceX: req.preVoiceX } : {}),
-    };
-    let uncertain: string | null = null;
-    if (patched(ONE_ACTIVITY_BIND_PATCH)) {
-      let r;
-      try {
-        r = await binds.bindAxYb({
-          ax,
-          parties: record.parties.map((p) => ({ label: p.label, partyB: p.number })),
-          yb: ybOptions(order),
-        });
-      } catch (err) {
-        return order.fail(`binding X for party A failed: ${failureMessage(err)}`);
-      }
-      record.subscriptionId = r.subscriptionId;
-      record.numberX = r.numberX;
-      for (const { label, numberY } of r.parties) {
-        const party = record.parties.find((p) => p.label === label);
-        if (party) party.numberY = numberY;
-      }
+    try {
+      const ax = await binds.bindAx({
+        orderId: req.orderId,
+        userData,
+        partyA: req.partyA,
+        areaCode: req.areaCode,
+        areaMatchMode: req.areaMatchMode,
+        callDirection: req.callDirection,
+        durationSeconds: providerDurationSeconds(req),
+        record: req.record,
+        ...(req.recordHintTone ? { recordHintTone: req.recordHintTone } : {}),
+        ...(req.preVoiceX ? { preVoiceX: req.preVoiceX } : {}),
+      });
+      record.subscriptionId = ax.subscriptionId;
+      record.numberX = ax.numberX;
       order.publishProgress();
-      if (r.stopped?.definite) return ybSaga(order, r.stopped.label, r.stopped.message);
-      uncertain = r.stopped?.label ?? null;
-    } else {
-      try {
-        const bound = await binds.bindAx(ax);
-        record.subscriptionId = bound.subscriptionId;
-        record.numberX = bound.numberX;
-        order.publishProgress();
-      } catch (err) {
-        return order.fail(`binding X for party A failed: ${failureMessage(err)}`);
-      }
+    } catch (err) {
+      return order.fail(`binding X for party A failed: ${failureMessage(err)}`);
     }
     for (const party of record.parties) {
-      if (party.numberY) continue; // bound with the AX
       if (order.ending) return; // a release during binding wins: no further YB
       try {
-        party.numberY = (await bindY(order, party.number, party.label === uncertain)).numberY;
+        party.numberY = (await bindY(order, party.number)).numberY;
         order.publishProgress();
       } catch (err) {
-        return ybSaga(order, party.label, failureMessage(err));
+        try {
+          await cleanup.unbind({ subscriptionId: record.subscriptionId! });
+        } catch {
+          // Permanent provider error: the provider-side duration ends the AX.
+        }
+        return order.fail(`binding Y for party "${party.label}" failed: ${failureMessage(err)}`);
       }
     }
     if (order.ending) return;
     order.setState('bound');
     order.notify('binding.bound');
   });
-}
-
-/** A YB of the first bind failed for good: the whole AX goes, and the order fails. */
-async function ybSaga(order: Order, label: string, message: string): Promise<void> {
-  try {
-    await cleanup.unbind({ subscriptionId: order.record.subscriptionId! });
-  } catch {
-    // Permanent provider error: the provider-side duration ends the AX.
-  }
-  order.fail(`binding Y for party "${label}" failed: ${message}`);
 }
 
 /** The rules of a party change against the binding as it is now (validators and, again, under the lock). */

@@ -7,7 +7,6 @@ import { bindingActivities } from '../../activities/bindings';
 import { MIN_FLOW_CONTROL_DELAY_MS, toActivityFailure } from '../../activities/failures';
 import { notifyActivities, signNotification } from '../../activities/notify';
 import type { ProviderPort } from '../../activities/ports';
-import type { BindAxYbResult } from '../../activities/types';
 import { createLogger } from '../../lib/log';
 
 // Activities: provider failures → Temporal failures, adoption of lost binds, notifications.
@@ -172,17 +171,6 @@ describe('bindYb, unbind', () => {
     expect(calls).toEqual(['query:sub-1']);
   });
 
-  test('a first attempt asked to look up first (lookUpFirst) adopts too', async () => {
-    const { port, calls } = fakeProvider({
-      'sub-1': [{ bindId: 'yb1', numA: A, numX: X, numB: B, numY: '+8675528000070' }],
-    });
-    const acts = bindingActivities({ provider: port, numberPool: [], log });
-    const input = { subscriptionId: 'sub-1', partyB: B, areaCode: '0755', areaMatchMode: 'strict' as const };
-    const r = await new MockActivityEnvironment({ attempt: 1 }).run(acts.bindYb, { ...input, lookUpFirst: true });
-    expect(r).toEqual({ numberY: '+8675528000070', adopted: true });
-    expect(calls).toEqual(['query:sub-1']);
-  });
-
   test('unbind of a binding already gone (1016001) is done', async () => {
     const { port } = fakeProvider();
     const acts = bindingActivities({ provider: port, numberPool: [], log });
@@ -236,78 +224,5 @@ describe('notify', () => {
     answer = 503;
     const busy = await notify({ url, eventId: 'e-3', body: {} }).catch((e) => e);
     expect(busy.nonRetryable).toBe(false);
-  });
-});
-
-describe('bindAxYb (the first bind in one activity)', () => {
-  const B2 = '+8613800000003';
-  const input = {
-    ax: axInput,
-    parties: [
-      { label: 'driver', partyB: B },
-      { label: 'shop', partyB: B2 },
-    ],
-    yb: { areaCode: '0755', areaMatchMode: 'strict' as const },
-  };
-
-  test('binds the AX, then each YB under it, without looking up, even on a retry', async () => {
-    const { port, calls } = fakeProvider();
-    const acts = bindingActivities({ provider: port, numberPool: [X], log });
-    const r = await new MockActivityEnvironment({ attempt: 2 }).run(acts.bindAxYb, input);
-    expect(r).toEqual({
-      subscriptionId: 'sub-new',
-      numberX: X,
-      adopted: false,
-      parties: [
-        { label: 'driver', numberY: '+8675528000050' },
-        { label: 'shop', numberY: '+8675528000050' },
-      ],
-      stopped: null,
-    });
-    expect(calls).toEqual(['bindAx', 'bindYb', 'bindYb']);
-  });
-
-  test('an AX failure fails the activity; a YB failure answers what was bound and where it stopped', async () => {
-    const { port, calls } = fakeProvider();
-    port.bindAx = async () => {
-      calls.push('bindAx');
-      throw providerError('1011002', false);
-    };
-    const acts = bindingActivities({ provider: port, numberPool: [X], log });
-    const failed = await new MockActivityEnvironment().run(acts.bindAxYb, input).catch((e) => e);
-    expect((failed as ApplicationFailure).type).toBe('ProviderError.1011002');
-
-    const refused = fakeProvider();
-    refused.port.bindYb = async (p) => {
-      refused.calls.push('bindYb');
-      if (p.origNum === B2)
-        throw new ProviderError({ api: 'bindYb', code: '1012102', description: 'blacklisted', retryable: false });
-      return { subscriptionId: 'sub-new', relationNumber: '+8675528000050' };
-    };
-    const r1: BindAxYbResult = await new MockActivityEnvironment().run(
-      bindingActivities({ provider: refused.port, numberPool: [X], log }).bindAxYb,
-      input,
-    );
-    expect(r1.parties).toEqual([{ label: 'driver', numberY: '+8675528000050' }]);
-    expect(r1.stopped).toEqual({ label: 'shop', message: expect.stringContaining('blacklisted'), definite: true });
-
-    const lost = fakeProvider();
-    lost.port.bindYb = async () => {
-      lost.calls.push('bindYb');
-      throw new ProviderError({
-        api: 'bindYb',
-        code: 'TIMEOUT',
-        description: 'no answer',
-        retryable: true,
-        outcomeUnknown: true,
-      });
-    };
-    const r2: BindAxYbResult = await new MockActivityEnvironment().run(
-      bindingActivities({ provider: lost.port, numberPool: [X], log }).bindAxYb,
-      input,
-    );
-    expect(r2).toMatchObject({ subscriptionId: 'sub-new', numberX: X, parties: [] });
-    expect(r2.stopped).toMatchObject({ label: 'driver', definite: false });
-    expect(lost.calls).toEqual(['bindAx', 'bindYb']);
   });
 });

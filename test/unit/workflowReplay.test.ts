@@ -38,7 +38,7 @@ test('the fixtures cover a run that continued as new and the run it continued in
 
 test('a history that no longer matches the code is reported (the guard can fail)', async () => {
   const json = load('orderBinding-saga.json') as { events: Record<string, Record<string, unknown>>[] };
-  // Pretend the code used to schedule bindYb first: the current code schedules bindAxYb there.
+  // Pretend the code used to schedule bindYb first: the current code schedules bindAx there.
   const scheduled = json.events.find((e) => e.activityTaskScheduledEventAttributes)!;
   (scheduled.activityTaskScheduledEventAttributes.activityType as { name: string }).name = 'bindYb';
   const [result] = await replay([{ workflowId: 'tampered', history: historyFromJson(json) }]);

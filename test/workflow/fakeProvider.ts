@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bindAxThenYbs } from '../../activities/bindings';
 import type { BindflowActivities, NotifyInput } from '../../activities/types';
 import { getWorkflowBundle } from '../../worker/bundle';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../workflows/searchAttributes';
@@ -36,11 +35,6 @@ export class FakeProvider {
   }
 
   activities(): BindflowActivities {
-    return withBindAxYb(this.steps());
-  }
-
-  /** Every activity but `bindAxYb`, which is made of these (`withBindAxYb`). */
-  steps(): Omit<BindflowActivities, 'bindAxYb'> {
     return {
       bindAx: async (input) => {
         this.calls.push('bindAx');
@@ -64,8 +58,6 @@ export class FakeProvider {
           throw ApplicationFailure.nonRetryable('1012102 number abnormal or blacklisted', 'Provider');
         const b = this.bindings.get(input.subscriptionId);
         if (!b) throw ApplicationFailure.nonRetryable('1016001 binding does not exist', 'Provider');
-        const earlier = input.lookUpFirst ? b.yb.get(input.partyB) : undefined;
-        if (earlier) return { numberY: earlier, adopted: true };
         const y = `+86755900${String(++this.seq).padStart(5, '0')}`;
         b.yb.set(input.partyB, y);
         return { numberY: y, adopted: false };
@@ -152,18 +144,8 @@ export async function createFakeWorker(
     connection: env.nativeConnection,
     taskQueue: queue,
     workflowBundle: await getWorkflowBundle(),
-    activities: withBindAxYb({ ...provider.steps(), ...activities }),
+    activities: { ...provider.activities(), ...activities },
   });
-}
-
-/**
- * `bindAxYb` made of the given `bindAx` and `bindYb` (as the worker's is made of its provider's steps), so a
- * test's slow or faulty step shows in the one-activity bind too; a test's own `bindAxYb` wins.
- */
-export function withBindAxYb(
-  activities: Omit<BindflowActivities, 'bindAxYb'> & Partial<Pick<BindflowActivities, 'bindAxYb'>>,
-): BindflowActivities {
-  return { bindAxYb: bindAxThenYbs(activities), ...activities };
 }
 
 export function input(orderId: string, overrides: Record<string, unknown> = {}) {

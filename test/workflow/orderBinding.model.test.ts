@@ -143,8 +143,8 @@ class FaultyProvider extends FakeProvider {
     if (ms > 0) await new Promise((r) => setTimeout(r, ms));
   }
 
-  faulty(): Omit<BindflowActivities, 'bindAxYb'> {
-    const base = this.steps();
+  faulty(): BindflowActivities {
+    const base = this.activities();
     const failed = (fault: FaultKind): never => {
       if (fault === 'flowControl')
         throw ApplicationFailure.create({ message: '1010010 flow control', type: 'Provider', nextRetryDelay: '60s' });
@@ -169,9 +169,7 @@ class FaultyProvider extends FakeProvider {
         if (fault && fault !== 'commitThenDrop') failed(fault);
         // Like the real activity: a retry adopts the Y an earlier attempt bound for this B.
         const earlier =
-          Context.current().info.attempt > 1 || i.lookUpFirst
-            ? this.bindings.get(i.subscriptionId)?.yb.get(i.partyB)
-            : undefined;
+          Context.current().info.attempt > 1 ? this.bindings.get(i.subscriptionId)?.yb.get(i.partyB) : undefined;
         const r = earlier ? { numberY: earlier, adopted: true } : await base.bindYb(i);
         if (fault === 'commitThenDrop') failed(fault);
         return r;
