@@ -244,7 +244,7 @@ export class BindflowClient {
   /**
    * `bindWait: 'history'`: a plain start, one billable action (none when the run exists already). The run writes
    * its view into its memo when binding ends (workflows/order.ts, with no party's real number: this call fills in
-   * its own) and this call long-polls the run's history for it, which is free but costs CPU: about five history
+   * its own) and this call long-polls the run's history for it, which is free but costs CPU: about eight history
    * reads per order, on the server and here (docs/benchmarks.md). Only the slow or unusual cases (past the
    * patience, a repeated request, a closed run) ask the workflow with a query.
    */
