@@ -69,7 +69,7 @@ export function registerHandlers(order: Order): void {
 
   // Synchronous: it awaits nothing. The recording fetches and notifications it starts run under the order's
   // lifecycle scope (Order's constructor), out of a workflow cancellation request's reach. No scope of its own:
-  // that was six promises per signal, each paying the SDK's stack-trace hook.
+  // that was five promises per signal, each paying the SDK's stack-trace hook.
   setHandler(msg.providerEvents, (events) => {
     try {
       order.onProviderEvents(events);
