@@ -1,3 +1,4 @@
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { orderBinding } from '../../workflows';
@@ -54,31 +55,76 @@ function callEvents(i: number, subscriptionId: string): ProviderEvent[] {
  */
 const CAN_AFTER = 1000;
 
+/** The most any one wait below takes before the test fails with what the run was doing (a bound on a hang). */
+const WAIT_MS = 120_000;
+
+/** The last events of a run, for a failure message: where it stopped, and why. */
+async function historyTail(workflowId: string, runId: string): Promise<string> {
+  const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const events = history.events ?? [];
+  return events
+    .slice(-12)
+    .map((e) => {
+      const type = temporal.api.enums.v1.EventType[e.eventType ?? 0].replace('EVENT_TYPE_', '');
+      const cause = e.workflowTaskFailedEventAttributes?.cause;
+      const why = cause ? ` (${temporal.api.enums.v1.WorkflowTaskFailedCause[cause]})` : '';
+      return `${e.eventId} ${type}${why}`;
+    })
+    .join(', ');
+}
+
+async function within<T>(what: string, work: Promise<T>, explain: () => Promise<string>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      explain().then(
+        (why) => reject(new Error(`${what}: not done after ${WAIT_MS / 1000} s; ${why}`)),
+        (err) => reject(new Error(`${what}: not done after ${WAIT_MS / 1000} s (${(err as Error).message})`)),
+      );
+    }, WAIT_MS);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 test('continues as new after thousands of events, keeping the binding, its calls and its expiry', async () => {
+  const workflowId = 'binding-o-can';
   const handle = await env.client.workflow.start(orderBinding, {
     taskQueue: queue,
-    workflowId: 'binding-o-can',
+    workflowId,
     args: [input('o-can', { durationSeconds: 7 * 24 * 3600, continueAsNewAfterEvents: CAN_AFTER })],
   });
   const bound = await handle.executeUpdate(msg.awaitBound, { args: [10_000] });
   const firstRunId = (await handle.describe()).runId;
   const extended = await handle.executeUpdate(msg.extend, { args: [{ durationSeconds: 3600 }] });
 
-  // Each signal adds at least one history event; duplicates are sent too and must not count. The test's bound
-  // is generous (the waits below for a continue-as-new that the time-skipping server refuses while signals race
-  // it vary from run to run); it measures nothing about speed.
+  // Each signal adds at least one history event; duplicates are sent too and must not count. Once the run's
+  // history reaches the threshold, no signal is sent until it has continued as new: a continue-as-new raced by
+  // new signals is refused (UNHANDLED_COMMAND) and retried, and the time-skipping server, unlike the real one,
+  // never holds signals back to end that loop (CI runs took 55 s, 199 s and, once, past 600 s while the test
+  // went on signalling past the threshold).
   const signals = CAN_AFTER + 200;
+  let continued = false;
   for (let i = 0; i < signals; i++) {
     await handle.signal(msg.providerEvents, callEvents(i % 250, bound.subscriptionId!));
-    // Past the threshold, let the run continue as new before pushing more: a continue-as-new that keeps
-    // racing new signals is refused by the server each time (UNHANDLED_COMMAND), and the time-skipping
-    // server, unlike the real one, never holds the signals back to break that loop.
-    if (i % 50 === 49 && ((await handle.describe()).historyLength ?? 0) >= CAN_AFTER) {
-      for (let w = 0; w < 300 && (await handle.describe()).runId === firstRunId; w++) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    if (continued || i < CAN_AFTER / 3) continue; // each signal adds three or more events
+    const { runId, historyLength } = await handle.describe();
+    if (runId !== firstRunId) continued = true;
+    else if ((historyLength ?? 0) >= CAN_AFTER) {
+      await within(
+        `the run at ${historyLength} events continuing as new`,
+        (async () => {
+          while ((await handle.describe()).runId === firstRunId) await new Promise((r) => setTimeout(r, 50));
+        })(),
+        () => historyTail(workflowId, firstRunId).then((tail) => `its history ends: ${tail}`),
+      );
+      continued = true;
     }
   }
+  expect(continued).toBe(true);
   const after = await handle.query(msg.getBinding);
   expect((await handle.describe()).runId).not.toBe(firstRunId);
   expect(after.state).toBe('bound');
@@ -90,7 +136,11 @@ test('continues as new after thousands of events, keeping the binding, its calls
   expect(after.calls.every((c) => c.outcome === 'no-answer')).toBe(true);
   expect(provider.liveCount()).toBe(1);
 
-  const summary = await handle.result();
+  // The time-skipping server jumps to the (extended) expiry while the test waits for the result.
+  const summary = await within('the result at the expiry', handle.result(), async () => {
+    const d = await handle.describe();
+    return `run ${d.runId} is ${d.status.name} at ${d.historyLength} events; its history ends: ${await historyTail(workflowId, d.runId)}`;
+  });
   expect(summary.state).toBe('expired');
   expect(summary.callCount).toBe(250);
   expect(Date.parse(summary.endedAt)).toBeGreaterThanOrEqual(Date.parse(extended.expiresAt));
