@@ -73,18 +73,26 @@ async function historyTail(workflowId: string, runId: string): Promise<string> {
     .join(', ');
 }
 
-async function within<T>(what: string, work: Promise<T>, explain: () => Promise<string>): Promise<T> {
+/**
+ * `work` bounded by WAIT_MS; past it, its client calls are aborted (a call left retrying would outlive this file's
+ * connection and fail the next test file) and the test fails with `explain()`.
+ */
+async function within<T>(what: string, work: () => Promise<T>, explain: () => Promise<string>): Promise<T> {
+  const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      explain().then(
-        (why) => reject(new Error(`${what}: not done after ${WAIT_MS / 1000} s; ${why}`)),
-        (err) => reject(new Error(`${what}: not done after ${WAIT_MS / 1000} s (${(err as Error).message})`)),
-      );
+      const fail = (why: string) => {
+        abort.abort();
+        reject(new Error(`${what}: not done after ${WAIT_MS / 1000} s; ${why}`));
+      };
+      explain().then(fail, (err) => fail(`(${(err as Error).message})`));
     }, WAIT_MS);
   });
+  const running = env.client.withAbortSignal(abort.signal, work);
+  running.catch(() => undefined); // once `late` has won, the aborted call's rejection is expected
   try {
-    return await Promise.race([work, late]);
+    return await Promise.race([running, late]);
   } finally {
     clearTimeout(timer);
   }
@@ -116,9 +124,9 @@ test('continues as new after thousands of events, keeping the binding, its calls
     else if ((historyLength ?? 0) >= CAN_AFTER) {
       await within(
         `the run at ${historyLength} events continuing as new`,
-        (async () => {
+        async () => {
           while ((await handle.describe()).runId === firstRunId) await new Promise((r) => setTimeout(r, 50));
-        })(),
+        },
         () => historyTail(workflowId, firstRunId).then((tail) => `its history ends: ${tail}`),
       );
       continued = true;
@@ -137,7 +145,7 @@ test('continues as new after thousands of events, keeping the binding, its calls
   expect(provider.liveCount()).toBe(1);
 
   // The time-skipping server jumps to the (extended) expiry while the test waits for the result.
-  const summary = await within('the result at the expiry', handle.result(), async () => {
+  const summary = await within('the result at the expiry', () => handle.result(), async () => {
     const d = await handle.describe();
     return `run ${d.runId} is ${d.status.name} at ${d.historyLength} events; its history ends: ${await historyTail(workflowId, d.runId)}`;
   });
