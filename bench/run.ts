@@ -5,17 +5,19 @@ import { runFloor, runMessageFloor, runOrderFloor, type FloorResult } from './fl
 import { EnvSchema } from '../lib/config';
 import { ORDER_DURATION_SECONDS, PUSH_ITEMS_PER_CALL, runOneOrder, httpAgent, api } from './orders';
 import { spawnFloorWorker } from './processes';
-import { startBenchStack, partiesOf, type BenchStack } from './stack';
+import { benchApiModes, startBenchStack, partiesOf, type BenchStack } from './stack';
 import { closedLoop, loadAverage, measureCpu, round, summarize, type LatencySummary } from './stats';
 import { webhookLoad } from './webhookLoad';
 import { enginesFromEnv, startClusterEngine, type EngineName } from './engines';
 import { CLUSTER_HISTORY_SHARDS } from '../lib/temporalCluster';
 import { SIGNALLED_CALL_EVENTS } from '../client/webhook';
 
+/**
+ * Which pushes reach the order as signals (BINDFLOW_CALL_EVENTS) and how the API's PUT waits for the bound view
+ * (BINDFLOW_BIND_WAIT), as the `bindflow api` child reads them too.
+ */
+const { BINDFLOW_CALL_EVENTS: CALL_EVENTS_MODE, BINDFLOW_BIND_WAIT: BIND_WAIT_MODE } = benchApiModes();
 /** The pushes of the benchmark's answered call that reach the order as signals (the others are acknowledged). */
-const CALL_EVENTS_MODE = process.env.BINDFLOW_CALL_EVENTS === 'final' ? 'final' : 'all';
-/** How the API's PUT waits for the bound view (BINDFLOW_BIND_WAIT, read by the `bindflow api` child too). */
-const BIND_WAIT_MODE = process.env.BINDFLOW_BIND_WAIT === 'history' ? 'history' : 'update';
 const SIGNALS_PER_CALL =
   ['callin', 'callout', 'alerting', 'answer', 'disconnect'].filter((t) =>
     SIGNALLED_CALL_EVENTS[CALL_EVENTS_MODE].has(t),
