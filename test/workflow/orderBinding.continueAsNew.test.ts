@@ -153,10 +153,14 @@ test('continues as new after thousands of events, keeping the binding, its calls
   expect(provider.liveCount()).toBe(1);
 
   // The time-skipping server jumps to the (extended) expiry while the test waits for the result.
-  const summary = await within('the result at the expiry', () => handle.result(), async () => {
-    const d = await handle.describe();
-    return `run ${d.runId} is ${d.status.name} at ${d.historyLength} events; its history ends: ${await historyTail(workflowId, d.runId)}`;
-  });
+  const summary = await within(
+    'the result at the expiry',
+    () => handle.result(),
+    async () => {
+      const d = await handle.describe();
+      return `run ${d.runId} is ${d.status.name} at ${d.historyLength} events; its history ends: ${await historyTail(workflowId, d.runId)}`;
+    },
+  );
   expect(summary.state).toBe('expired');
   expect(summary.callCount).toBe(250);
   expect(Date.parse(summary.endedAt)).toBeGreaterThanOrEqual(Date.parse(extended.expiresAt));
