@@ -1,4 +1,3 @@
-import { EnvSchema } from '../lib/config';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../client/api';
 import { WEBHOOK_PATH } from '../client/webhook';
+import { EnvSchema } from '../lib/config';
 import { createLogger } from '../lib/log';
 import { freePort } from '../lib/ports';
 import { startDevServer, type RunningServer } from '../lib/temporalServer';
@@ -19,8 +19,6 @@ import { profileThisProcess } from './profile';
 // benchmark: its CPU then reads apart from the simulator's and the load generator's). Either way the simulator
 // tells the tracker which pushes were answered 200.
 
-/** The API's bearer token in the benchmark and the drills (`bindflow api` wants at least 16 characters). */
-
 /**
  * BINDFLOW_CALL_EVENTS and BINDFLOW_BIND_WAIT as the API reads them: a misspelt value stops the benchmark, naming
  * the variable, rather than measuring the default under another name.
@@ -29,6 +27,7 @@ export function benchApiModes() {
   return EnvSchema.pick({ BINDFLOW_CALL_EVENTS: true, BINDFLOW_BIND_WAIT: true }).parse(process.env);
 }
 
+/** The API's bearer token in the benchmark and the drills (`bindflow api` wants at least 16 characters). */
 export const BENCH_TOKEN = 'bench-token-not-secret';
 export const SIM_APP = { appKey: 'sim-app-key', appSecret: 'sim-app-secret' };
 export const AREA = '0755';
