@@ -131,6 +131,7 @@ export async function startApi(opts: {
 }): Promise<ApiHandle> {
   const connection = await Connection.connect({ address: opts.address });
   const client = new Client({ connection });
+  const modes = benchApiModes();
   const app = buildApi({
     client,
     connection,
@@ -140,8 +141,8 @@ export async function startApi(opts: {
     log: createLogger('api', {}, () => undefined),
     bindPatienceMs: opts.bindPatienceMs,
     // BINDFLOW_CALL_EVENTS=final npm run bench measures the webhook handing only disconnects to orders.
-    callEvents: benchApiModes().BINDFLOW_CALL_EVENTS,
-    bindWait: benchApiModes().BINDFLOW_BIND_WAIT,
+    callEvents: modes.BINDFLOW_CALL_EVENTS,
+    bindWait: modes.BINDFLOW_BIND_WAIT,
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
